@@ -1,0 +1,30 @@
+"""The ``safeguard`` command: thin front doors over the library."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from safeguard.cli import demo, hash_files
+from safeguard.errors import UsageError
+
+app = typer.Typer(
+    name="safeguard",
+    help="Find known abuse imagery by hash matching, without anyone having to look at it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("hash")(hash_files.hash_command)
+app.command("demo")(demo.demo_command)
+
+USAGE_EXIT = 2
+
+
+def main() -> None:
+    try:
+        app()
+    except UsageError as error:
+        print(f"safeguard: {error}", file=sys.stderr)
+        sys.exit(USAGE_EXIT)

@@ -1,0 +1,1 @@
+"""The field's file formats: readers and writers, one module per format."""

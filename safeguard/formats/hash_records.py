@@ -1,0 +1,86 @@
+"""The ``safeguard hash`` record: JSON Lines (default) or CSV, one record per file.
+
+The keys and their order are a contract other tools parse; change them only with
+a new major version. ``pdq_dihedral`` is added only when dihedral variants were
+asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, TextIO
+
+from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ
+from safeguard.signals.extract import FileHashes
+
+RECORD_FIELDS = (
+    "path",
+    "size",
+    "type",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "width",
+    "height",
+    "error",
+)
+DIHEDRAL_FIELD = "pdq_dihedral"
+
+
+def to_record(hashes: FileHashes, *, dihedral: bool = False) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "path": hashes.path,
+        "size": hashes.size,
+        "type": hashes.media_type.mime if hashes.media_type else None,
+    }
+    for signal in CRYPTOGRAPHIC:
+        digest = hashes.digests.get(signal.name)
+        record[signal.name] = signal.to_text(digest) if digest is not None else None
+    pdq = hashes.pdq
+    record["pdq"] = PDQ.to_text(pdq.value) if pdq else None
+    record["pdq_quality"] = pdq.quality if pdq else None
+    record["width"] = hashes.width
+    record["height"] = hashes.height
+    record["error"] = hashes.error
+    if dihedral:
+        variants = pdq.dihedral if pdq and pdq.dihedral else None
+        record[DIHEDRAL_FIELD] = (
+            {name: PDQ.to_text(variants[name]) for name in DIHEDRAL_NAMES} if variants else None
+        )
+    return record
+
+
+class JsonLinesWriter:
+    def __init__(self, out: TextIO, *, dihedral: bool = False) -> None:
+        self._out = out
+        self._dihedral = dihedral
+
+    def write(self, hashes: FileHashes) -> None:
+        record = to_record(hashes, dihedral=self._dihedral)
+        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class CsvWriter:
+    """Nulls become empty cells; dihedral variants become one column each."""
+
+    def __init__(self, out: TextIO, *, dihedral: bool = False) -> None:
+        self._dihedral = dihedral
+        columns = list(RECORD_FIELDS)
+        if dihedral:
+            columns += [f"pdq_{name}" for name in DIHEDRAL_NAMES]
+        self._writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        self._writer.writeheader()
+
+    def write(self, hashes: FileHashes) -> None:
+        record = to_record(hashes, dihedral=self._dihedral)
+        variants = record.pop(DIHEDRAL_FIELD, None) or {}
+        record.update({f"pdq_{name}": value for name, value in variants.items()})
+        self._writer.writerow(
+            {key: "" if value is None else value for key, value in record.items()}
+        )
+
+
+WRITERS = {"jsonl": JsonLinesWriter, "csv": CsvWriter}

@@ -1,0 +1,138 @@
+"""Bytes to pixels for still images, under explicit safety limits.
+
+The rules follow Meta's reference PDQ hasher (``pdq/cpp``), which reads images
+through ImageMagick into CImg and takes the first three channels:
+
+* the first frame of a multi-frame file, EXIF orientation ignored;
+* colour modes converted to 8-bit RGB, alpha dropped (not composited);
+* 16-bit samples scaled to 8 bits with rounding (ImageMagick's ``ScaleQuantumToChar``),
+  not clipped, which is what a plain Pillow ``convert("RGB")`` would do;
+* any image with a side over 512 squashed to exactly 512x512 (aspect ratio not kept)
+  by nearest neighbour with source index ``floor(i * size / 512)``.
+
+Decoding is refused before any pixel is allocated when the image is larger than
+``DecodeLimits.max_pixels``: a 50 KB PNG can declare 40,000 x 40,000 pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from typing import BinaryIO
+
+import numpy as np
+import pillow_heif
+from PIL import Image
+
+from safeguard.errors import DecodeError, MediaTooLargeError, UnsupportedMediaError
+from safeguard.media.types import MediaType
+
+pillow_heif.register_heif_opener()
+
+# Safeguard enforces its own, configurable cap (below) before decoding; Pillow's
+# global one would otherwise refuse large-but-legitimate panoramas with no way to
+# raise it per call.
+Image.MAX_IMAGE_PIXELS = None
+
+PDQ_SQUASH_SIDE = 512
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+class PdqMode(StrEnum):
+    EXACT = "exact"  # decode at full resolution: bit-identical to the reference hasher
+    FAST = "fast"  # JPEG DCT-domain downscaled decode: a few bits from exact, several times faster
+
+
+def _default_max_pixels() -> int:
+    return int(os.environ.get("SAFEGUARD_MAX_PIXELS", 128_000_000))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Caps applied to every decode. 128 MP covers today's 108 MP phone sensors."""
+
+    max_pixels: int = field(default_factory=_default_max_pixels)
+
+
+@dataclass(frozen=True, slots=True)
+class Raster:
+    """8-bit RGB pixels ready for a perceptual hash, and the stored image size."""
+
+    rgb: np.ndarray  # (rows, cols, 3) uint8, C-contiguous
+    width: int  # of the image as stored (before any squash or scaled decode)
+    height: int
+
+
+def open_image(fp: BinaryIO, media_type: MediaType, limits: DecodeLimits) -> Image.Image:
+    """Open an image lazily (header only) with the plugin its magic bytes named, and check caps."""
+    if not media_type.is_image or media_type.pillow_format is None:
+        raise UnsupportedMediaError(f"{media_type.mime} is not a still-image format")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(fp, formats=[media_type.pillow_format])
+    except (OSError, ValueError, SyntaxError) as error:
+        raise DecodeError(f"cannot read {media_type.mime} header: {error}") from error
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise DecodeError(f"{media_type.mime} declares an empty image ({width}x{height})")
+    if width * height > limits.max_pixels:
+        raise MediaTooLargeError(
+            f"image declares {width}x{height} = {width * height:,} pixels, over the "
+            f"{limits.max_pixels:,}-pixel cap (possible decompression bomb)"
+        )
+    return image
+
+
+def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
+    """Decode the first frame to the RGB raster the reference PDQ hasher sees."""
+    width, height = image.size
+    if mode is PdqMode.FAST and image.format == "JPEG":
+        # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8; draft keeps both sides
+        # >= 512 so the squash below still samples a larger picture, as exact mode does.
+        image.draft(image.mode, (PDQ_SQUASH_SIDE, PDQ_SQUASH_SIDE))
+    try:
+        image.load()
+        pixels = _to_rgb_array(image)
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise DecodeError(f"cannot decode {image.format or 'image'}: {error}") from error
+    except MemoryError as error:
+        raise MediaTooLargeError(f"not enough memory to decode {width}x{height}") from error
+    return Raster(_squash(pixels), width, height)
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    if image.mode == "RGB":
+        return np.asarray(image)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        samples = np.asarray(image).astype(np.uint32)
+        grey = ((np.clip(samples, 0, 65535) + 128) // 257).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    try:
+        return np.asarray(image.convert("RGB"))
+    except ValueError as error:  # e.g. LAB, which Pillow cannot convert to RGB
+        raise UnsupportedMediaError(f"colour mode {image.mode} is not supported") from error
+
+
+def _squash(pixels: np.ndarray) -> np.ndarray:
+    rows, cols = pixels.shape[:2]
+    if rows <= PDQ_SQUASH_SIDE and cols <= PDQ_SQUASH_SIDE:
+        return np.ascontiguousarray(pixels)
+    # Row selection on a (rows, cols*3) view, then one `take` over the flattened
+    # columns: about twice as fast as 2-D fancy indexing on an (r, c, 3) array.
+    picked_rows = pixels.reshape(rows, cols * 3)[_nearest_indices(rows)]
+    picked = np.take(picked_rows, _nearest_channel_indices(cols), axis=1)
+    return picked.reshape(PDQ_SQUASH_SIDE, PDQ_SQUASH_SIDE, 3)
+
+
+@lru_cache(maxsize=64)
+def _nearest_indices(size: int) -> np.ndarray:
+    return (np.arange(PDQ_SQUASH_SIDE, dtype=np.int64) * size) // PDQ_SQUASH_SIDE
+
+
+@lru_cache(maxsize=64)
+def _nearest_channel_indices(size: int) -> np.ndarray:
+    return (_nearest_indices(size)[:, None] * 3 + np.arange(3)).ravel()

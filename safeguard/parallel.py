@@ -1,0 +1,73 @@
+"""Ordered, bounded, crash-tolerant parallel map over processes.
+
+Results come back in input order, with at most ``window`` items in flight, so
+memory stays bounded however many items there are. Items travel in small
+batches to amortise inter-process overhead. If a worker process dies (a decoder
+crashing on a hostile file, the kernel's OOM killer), the pool is rebuilt and
+the batches that were in flight are retried one item at a time, so the item that
+kills a worker on its own is the only one lost, and ``on_crash`` turns it into a
+result (an error record) instead of an exception.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def ordered_map(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    workers: int,
+    on_crash: Callable[[T, str], R],
+    batch_size: int = 4,
+) -> Iterator[R]:
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    window = workers * 4
+    iterator = iter(items)
+    pool = ProcessPoolExecutor(max_workers=workers)
+    pending: deque[tuple[list[T], Future[list[R]]]] = deque()
+    try:
+        while True:
+            while len(pending) < window and (batch := list(islice(iterator, batch_size))):
+                pending.append((batch, pool.submit(_run_batch, function, batch)))
+            if not pending:
+                return
+            batch, future = pending.popleft()
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                retry = [batch] + [queued for queued, _ in pending]
+                pending.clear()
+                pool = ProcessPoolExecutor(max_workers=workers)
+                for item in (item for retry_batch in retry for item in retry_batch):
+                    try:
+                        yield pool.submit(function, item).result()
+                    except BrokenProcessPool:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        pool = ProcessPoolExecutor(max_workers=workers)
+                        yield on_crash(item, "worker process died while processing this item")
+                continue
+            yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_batch(function: Callable[[T], R], batch: list[T]) -> list[R]:
+    return [function(item) for item in batch]

@@ -1,0 +1,40 @@
+"""Signal types: one module per kind of hash, registered here by name."""
+
+from safeguard.errors import UsageError
+from safeguard.signals.base import (
+    PerceptualHash,
+    RasterSignal,
+    SignalType,
+    StreamSignal,
+    hamming,
+)
+from safeguard.signals.crypto import MD5, SHA1, SHA256
+from safeguard.signals.pdq import DIHEDRAL_NAMES, PDQ
+
+CRYPTOGRAPHIC: tuple[StreamSignal, ...] = (MD5, SHA1, SHA256)
+
+SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (*CRYPTOGRAPHIC, PDQ)}
+
+
+def signal_type(name: str) -> SignalType:
+    try:
+        return SIGNAL_TYPES[name]
+    except KeyError:
+        raise UsageError(f"unknown signal {name!r}; known: {', '.join(SIGNAL_TYPES)}") from None
+
+
+__all__ = [
+    "CRYPTOGRAPHIC",
+    "DIHEDRAL_NAMES",
+    "MD5",
+    "PDQ",
+    "SHA1",
+    "SHA256",
+    "SIGNAL_TYPES",
+    "PerceptualHash",
+    "RasterSignal",
+    "SignalType",
+    "StreamSignal",
+    "hamming",
+    "signal_type",
+]

@@ -1,0 +1,125 @@
+"""Every signal of one item, from one read of its bytes.
+
+The bytes stream through MD5, SHA-1 and SHA-256 once, in fixed-size chunks, so
+a file of any size hashes in constant memory. An image small enough to keep
+(``HashOptions.in_memory_max``) is decoded from the bytes already read; a larger
+one is opened again. Any failure becomes the item's ``error`` while whatever was
+computed before it (the cryptographic hashes, the type) is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from safeguard.errors import ItemError, SourceError, UnsupportedMediaError
+from safeguard.media.images import DecodeLimits, PdqMode, open_image, pdq_raster
+from safeguard.media.types import MEDIA_EXTENSIONS, SNIFF_BYTES, MediaKind, MediaType, sniff
+from safeguard.signals import CRYPTOGRAPHIC, PDQ, PerceptualHash
+from safeguard.sources.files import open_evidence
+
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class HashOptions:
+    pdq_mode: PdqMode = PdqMode.FAST
+    dihedral: bool = False
+    limits: DecodeLimits = field(default_factory=DecodeLimits)
+    in_memory_max: int = 256 << 20  # images up to this size are read once and decoded from memory
+
+
+@dataclass(slots=True)
+class FileHashes:
+    path: str
+    size: int | None = None
+    media_type: MediaType | None = None
+    digests: dict[str, bytes] = field(default_factory=dict)  # signal name -> digest
+    pdq: PerceptualHash | None = None
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+
+
+Opener = Callable[[], BinaryIO]
+
+
+def hash_file(path: str, options: HashOptions) -> FileHashes:
+    """Hash one file of the local file system, opened read-only."""
+    return hash_content(path, lambda: open_evidence(path), options)
+
+
+def hash_content(name: str, opener: Opener, options: HashOptions) -> FileHashes:
+    """Hash the bytes ``opener`` returns; ``name`` is used for the record and messages only."""
+    result = FileHashes(path=name)
+    try:
+        kept = _read_and_digest(opener, result, options.in_memory_max)
+        media_type = result.media_type
+        assert media_type is not None
+        if media_type.is_image:
+            _hash_image(kept, opener, media_type, options, result)
+        elif media_type.kind is MediaKind.EMPTY:
+            result.error = "empty file (0 bytes)"
+        elif media_type.kind is MediaKind.OTHER and _has_media_extension(name):
+            raise UnsupportedMediaError(
+                f"content does not match its {_extension(name)} extension: "
+                "not a recognised image or video format (corrupt, encrypted or renamed?)"
+            )
+    except ItemError as error:
+        result.error = str(error)
+    return result
+
+
+def _read_and_digest(opener: Opener, result: FileHashes, keep_max: int) -> bytes | None:
+    """Stream the bytes through the cryptographic hashes; return them if worth keeping."""
+    hashers = [signal.new_hasher() for signal in CRYPTOGRAPHIC]
+    size = 0
+    with opener() as stream:
+        try:
+            chunk = stream.read(CHUNK_BYTES)
+            result.media_type = sniff(chunk[:SNIFF_BYTES])
+            kept: list[bytes] | None = [] if result.media_type.is_image else None
+            while chunk:
+                size += len(chunk)
+                for hasher in hashers:
+                    hasher.update(chunk)
+                if kept is not None:
+                    kept.append(chunk)
+                    if size > keep_max:
+                        kept = None
+                chunk = stream.read(CHUNK_BYTES)
+        except OSError as error:
+            raise SourceError(
+                f"read error after {size:,} bytes: {error.strerror or error}"
+            ) from error
+    result.size = size
+    result.digests = {
+        signal.name: hasher.digest() for signal, hasher in zip(CRYPTOGRAPHIC, hashers, strict=True)
+    }
+    return b"".join(kept) if kept is not None else None
+
+
+def _hash_image(
+    kept: bytes | None,
+    opener: Opener,
+    media_type: MediaType,
+    options: HashOptions,
+    result: FileHashes,
+) -> None:
+    with io.BytesIO(kept) if kept is not None else opener() as stream:
+        image = open_image(stream, media_type, options.limits)
+        with image:
+            result.width, result.height = image.size
+            raster = pdq_raster(image, options.pdq_mode)
+    result.pdq = PDQ.hash_raster(raster, dihedral=options.dihedral)
+
+
+def _extension(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def _has_media_extension(name: str) -> bool:
+    return _extension(name) in MEDIA_EXTENSIONS

@@ -1,0 +1,1 @@
+"""Where items come from. Evidence is opened read-only and never modified."""
