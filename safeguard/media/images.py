@@ -61,7 +61,7 @@ class DecodeLimits:
 class Raster:
     """8-bit RGB pixels ready for a perceptual hash, and the stored image size."""
 
-    rgb: np.ndarray  # (rows, cols, 3) uint8, C-contiguous
+    rgb: np.ndarray  # (rows, cols, 3) uint8; a read-only broadcast view for greyscale
     width: int  # of the image as stored (before any squash or scaled decode)
     height: int
 
@@ -90,27 +90,39 @@ def open_image(fp: BinaryIO, media_type: MediaType, limits: DecodeLimits) -> Ima
 def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
     """Decode the first frame to the RGB raster the reference PDQ hasher sees."""
     width, height = image.size
-    if mode is PdqMode.FAST and image.format == "JPEG":
-        # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8; draft keeps both sides
-        # >= 512 so the squash below still samples a larger picture, as exact mode does.
-        image.draft(image.mode, (PDQ_SQUASH_SIDE, PDQ_SQUASH_SIDE))
+    if mode is PdqMode.FAST and image.format == "JPEG" and _dct_scale(width, height) > 1:
+        # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8, keeping both sides >= 512
+        # so the squash below still samples a larger picture, as exact mode does. A
+        # YCbCr JPEG already stores Y = 0.299 R + 0.587 G + 0.114 B, PDQ's own luminance,
+        # so decoding Y alone skips chroma upsampling and colour conversion.
+        target_mode = "L" if image.mode in ("RGB", "L") else image.mode
+        image.draft(target_mode, (PDQ_SQUASH_SIDE, PDQ_SQUASH_SIDE))
     try:
         image.load()
-        pixels = _to_rgb_array(image)
+        pixels = _to_pixels(image)
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         raise DecodeError(f"cannot decode {image.format or 'image'}: {error}") from error
     except MemoryError as error:
         raise MediaTooLargeError(f"not enough memory to decode {width}x{height}") from error
-    return Raster(_squash(pixels), width, height)
+    squashed = _squash(pixels)
+    if squashed.ndim == 2:  # grey: R = G = B, as a view rather than a copy
+        squashed = np.broadcast_to(squashed[:, :, None], (*squashed.shape, 3))
+    return Raster(squashed, width, height)
 
 
-def _to_rgb_array(image: Image.Image) -> np.ndarray:
-    if image.mode == "RGB":
+def _dct_scale(width: int, height: int) -> int:
+    """The JPEG DCT scaling Pillow's draft picks for a 512x512 request (1, 2, 4 or 8)."""
+    fits = min(width // PDQ_SQUASH_SIDE, height // PDQ_SQUASH_SIDE)
+    return next((scale for scale in (8, 4, 2) if fits >= scale), 1)
+
+
+def _to_pixels(image: Image.Image) -> np.ndarray:
+    """8-bit pixels: (rows, cols) for greyscale, (rows, cols, 3) for everything else."""
+    if image.mode in ("RGB", "L"):
         return np.asarray(image)
     if image.mode in _SIXTEEN_BIT_MODES:
         samples = np.asarray(image).astype(np.uint32)
-        grey = ((np.clip(samples, 0, 65535) + 128) // 257).astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
+        return ((np.clip(samples, 0, 65535) + 128) // 257).astype(np.uint8)
     try:
         return np.asarray(image.convert("RGB"))
     except ValueError as error:  # e.g. LAB, which Pillow cannot convert to RGB
@@ -120,7 +132,9 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
 def _squash(pixels: np.ndarray) -> np.ndarray:
     rows, cols = pixels.shape[:2]
     if rows <= PDQ_SQUASH_SIDE and cols <= PDQ_SQUASH_SIDE:
-        return np.ascontiguousarray(pixels)
+        return pixels
+    if pixels.ndim == 2:
+        return np.take(pixels[_nearest_indices(rows)], _nearest_indices(cols), axis=1)
     # Row selection on a (rows, cols*3) view, then one `take` over the flattened
     # columns: about twice as fast as 2-D fancy indexing on an (r, c, 3) array.
     picked_rows = pixels.reshape(rows, cols * 3)[_nearest_indices(rows)]

@@ -116,24 +116,21 @@ def sniff(head: bytes) -> MediaType:
 def _sniff_iso_bmff(head: bytes) -> MediaType:
     box_size = int.from_bytes(head[0:4], "big")
     major = head[8:12]
-    end = min(box_size, len(head)) if box_size >= 16 else 16
+    end = min(box_size, len(head))
     compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
-    brands = {major} | compatible
-    # The major brand decides first: an HEIC still can list `mp41` among compatible brands.
-    for candidates, media_type in (
-        (_AVIF_BRANDS, AVIF),
-        (_HEIC_BRANDS, HEIC),
-        (_HEIF_BRANDS, HEIF),
-        (_QUICKTIME_BRANDS, QUICKTIME),
-    ):
-        if major in candidates:
-            return media_type
+    if major in _AVIF_BRANDS:
+        return AVIF
+    if major in _HEIC_BRANDS:
+        return HEIC
+    if major in _HEIF_BRANDS:
+        # The generic HEIF brands: the compatible list tells which codec is inside.
+        if compatible & _AVIF_BRANDS:
+            return AVIF
+        return HEIC if compatible & _HEIC_BRANDS else HEIF
+    if major in _QUICKTIME_BRANDS:
+        return QUICKTIME
     if major.startswith(_3GPP_PREFIX):
         return THREE_GPP
-    if brands & _AVIF_BRANDS:
-        return AVIF
-    if brands & _HEIC_BRANDS:
-        return HEIC
     return MP4
 
 

@@ -70,6 +70,8 @@ def hash_content(name: str, opener: Opener, options: HashOptions) -> FileHashes:
             )
     except ItemError as error:
         result.error = str(error)
+    except Exception as error:  # a fault barrier: one bad item must not end a long run
+        result.error = f"internal error ({type(error).__name__}: {error}); please report it"
     return result
 
 

@@ -1,0 +1,41 @@
+"""Helpers shared by the benchmarks: where the corpus is, and noise-resistant timing."""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SAFEGUARD_SHARED_DATA", REPO.parent / "shared" / "data"))
+CORPUS = SHARED_DATA / "corpus"
+
+
+def corpus_photos() -> list[Path]:
+    if not (CORPUS / "manifest.csv").exists():
+        raise SystemExit(f"corpus not found at {CORPUS} (set SAFEGUARD_SHARED_DATA)")
+    with (CORPUS / "manifest.csv").open(newline="") as handle:
+        return [CORPUS / row["path"] for row in csv.DictReader(handle)]
+
+
+def interleaved_seconds(
+    methods: dict[str, Callable[[Path], object]], files: Sequence[Path], rounds: int
+) -> dict[str, float]:
+    """Median over rounds of the time each method takes for all files.
+
+    Methods run one after another inside each round, so a noisy neighbour slows
+    all of them alike instead of whichever happened to run during the noise.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in methods}
+    for method in methods.values():  # warm caches and lazy imports
+        method(files[0])
+    for _ in range(rounds):
+        for name, method in methods.items():
+            start = time.perf_counter()
+            for path in files:
+                method(path)
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(times) for name, times in samples.items()}

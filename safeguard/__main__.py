@@ -1,0 +1,3 @@
+from safeguard.cli import main
+
+main()
