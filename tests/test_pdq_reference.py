@@ -18,22 +18,27 @@ EXPECTED_DIHEDRAL = REFERENCE / "expected" / "pdq-cpp-reference-dihedral.csv"
 
 
 def _rows(path):
-    if not path.exists():
+    """The reference rows whose image ships in ../shared (45 of the 49 listed)."""
+    if not path.exists() or not EXPECTED.exists():
         return [pytest.param(None, id="reference-csv-missing")]
     with path.open(newline="") as handle:
-        return [pytest.param(row, id=row["path"]) for row in csv.DictReader(handle)]
+        rows = list(csv.DictReader(handle))
+    return [pytest.param(row, id=row["path"]) for row in rows if row["path"] not in _NOT_SHIPPED]
 
 
 def _not_shipped() -> set[str]:
+    if not EXPECTED.exists():
+        return set()
     with EXPECTED.open(newline="") as handle:
         return {r["path"] for r in csv.DictReader(handle) if r["image_in_this_folder"] != "yes"}
+
+
+_NOT_SHIPPED = _not_shipped()
 
 
 def _image(row) -> str:
     if row is None:
         require_shared("pdq-reference", "expected")
-    if row["path"] in _not_shipped():
-        pytest.skip("listed by the reference but not shipped in ../shared (see its README)")
     return str(require_shared("pdq-reference", "upstream", row["path"]))
 
 

@@ -4,7 +4,8 @@ The rules follow Meta's reference PDQ hasher (``pdq/cpp``), which reads images
 through ImageMagick into CImg and takes the first three channels:
 
 * the first frame of a multi-frame file, EXIF orientation ignored;
-* colour modes converted to 8-bit RGB, alpha dropped (not composited);
+* colour modes converted to 8-bit RGB, alpha dropped (not composited); greyscale
+  kept as one channel, which the reference uses directly as luminance;
 * 16-bit samples scaled to 8 bits with rounding (ImageMagick's ``ScaleQuantumToChar``),
   not clipped, which is what a plain Pillow ``convert("RGB")`` would do;
 * any image with a side over 512 squashed to exactly 512x512 (aspect ratio not kept)
@@ -59,9 +60,9 @@ class DecodeLimits:
 
 @dataclass(frozen=True, slots=True)
 class Raster:
-    """8-bit RGB pixels ready for a perceptual hash, and the stored image size."""
+    """8-bit pixels ready for a perceptual hash, and the stored image size."""
 
-    rgb: np.ndarray  # (rows, cols, 3) uint8; a read-only broadcast view for greyscale
+    pixels: np.ndarray  # uint8, (rows, cols) for greyscale or (rows, cols, 3) for RGB
     width: int  # of the image as stored (before any squash or scaled decode)
     height: int
 
@@ -88,7 +89,7 @@ def open_image(fp: BinaryIO, media_type: MediaType, limits: DecodeLimits) -> Ima
 
 
 def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
-    """Decode the first frame to the RGB raster the reference PDQ hasher sees."""
+    """Decode the first frame to the pixels the reference PDQ hasher sees."""
     width, height = image.size
     if mode is PdqMode.FAST and image.format == "JPEG" and _dct_scale(width, height) > 1:
         # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8, keeping both sides >= 512
@@ -104,10 +105,7 @@ def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
         raise DecodeError(f"cannot decode {image.format or 'image'}: {error}") from error
     except MemoryError as error:
         raise MediaTooLargeError(f"not enough memory to decode {width}x{height}") from error
-    squashed = _squash(pixels)
-    if squashed.ndim == 2:  # grey: R = G = B, as a view rather than a copy
-        squashed = np.broadcast_to(squashed[:, :, None], (*squashed.shape, 3))
-    return Raster(squashed, width, height)
+    return Raster(_squash(pixels), width, height)
 
 
 def _dct_scale(width: int, height: int) -> int:
