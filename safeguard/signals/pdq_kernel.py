@@ -61,16 +61,16 @@ def _decimation_indices(size: int) -> np.ndarray:
 @njit(cache=True)
 def _luma_from_rgb(rgb):
     rows, cols = rgb.shape[0], rgb.shape[1]
-    luma = np.empty((rows, cols), dtype=np.float32)
+    samples = rgb.reshape(rows * cols * 3)  # one flat loop vectorises; a 3-D one did not
+    luma = np.empty(rows * cols, dtype=np.float32)
     r_coeff, g_coeff, b_coeff = np.float32(0.299), np.float32(0.587), np.float32(0.114)
-    for i in range(rows):
-        for j in range(cols):
-            luma[i, j] = (
-                r_coeff * np.float32(rgb[i, j, 0])
-                + g_coeff * np.float32(rgb[i, j, 1])
-                + b_coeff * np.float32(rgb[i, j, 2])
-            )
-    return luma
+    for p in range(rows * cols):
+        luma[p] = (
+            r_coeff * np.float32(samples[3 * p])
+            + g_coeff * np.float32(samples[3 * p + 1])
+            + b_coeff * np.float32(samples[3 * p + 2])
+        )
+    return luma.reshape(rows, cols)
 
 
 @njit(cache=True)
