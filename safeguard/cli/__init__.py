@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from safeguard.cli import demo, hash_files
+from safeguard.cli import demo, hash_files, lists, match
 from safeguard.errors import UsageError
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("hash")(hash_files.hash_command)
+app.command("match")(match.match_command)
+app.add_typer(lists.app, name="lists")
 app.command("demo")(demo.demo_command)
 
 USAGE_EXIT = 2

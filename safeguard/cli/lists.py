@@ -1,0 +1,245 @@
+"""``safeguard lists``: import, list, export, delete and disable graded hash lists."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safeguard.cli.common import DB_OPTION
+from safeguard.errors import UsageError
+from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list
+from safeguard.store import (
+    ImportRejected,
+    ImportReport,
+    ListKind,
+    ListSpec,
+    Scheme,
+    Store,
+    normalise_category,
+)
+
+app = typer.Typer(
+    help="Graded hash lists: import, list, export, remove, disable.", no_args_is_help=True
+)
+
+_SHOWN_BAD = 50
+
+
+class ImportFormat(StrEnum):
+    AUTO = "auto"
+    VICS = "vics"
+    CSV = "csv"
+    TEXT = "text"
+    NSRL = "nsrl"
+    HMA = "hma"
+
+
+class ExportFormat(StrEnum):
+    VICS = "vics"
+    CSV = "csv"
+
+
+class SignalChoice(StrEnum):
+    MD5 = "md5"
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    PDQ = "pdq"
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    list_name: str = typer.Option(..., "--list", help="List to add to (created if missing)."),
+    file_format: ImportFormat = typer.Option(ImportFormat.AUTO, "--format"),
+    signal: SignalChoice = typer.Option(
+        None, "--signal", help="What the hashes of a plain text list are (needed for 64-hex lines)."
+    ),
+    kind: ListKind = typer.Option(
+        None,
+        "--kind",
+        help="alert, known-good or self-reported [default: alert; nsrl: known-good].",
+    ),
+    scheme: Scheme = typer.Option(
+        None, "--scheme", help="uk or vics [default: vics for VICS files, else uk]."
+    ),
+    category: str = typer.Option(
+        None, "--category", help="Category for entries the file does not grade."
+    ),
+    pdq_threshold: int = typer.Option(
+        None,
+        "--pdq-threshold",
+        min=0,
+        max=128,
+        help="This list's PDQ match distance [default: 31].",
+    ),
+    vics_profile: str = typer.Option(
+        "us", "--vics-profile", help="VICS category numbering: us or dhs."
+    ),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Import the good rows; report the bad."
+    ),
+    db: str = DB_OPTION,
+) -> None:
+    """Import a hash list file (VICS, CSV, plain text, NSRL, HMA) in one transaction."""
+    fmt = detect_format(file) if file_format is ImportFormat.AUTO else file_format.value
+    is_nsrl = fmt == "nsrl"
+    kind = kind or (ListKind.KNOWN_GOOD if is_nsrl else ListKind.ALERT)
+    if is_nsrl and kind is not ListKind.KNOWN_GOOD:
+        raise UsageError("NSRL lists are known-good software files: they cannot be alert lists")
+    scheme = scheme or (Scheme.VICS if fmt == "vics" else Scheme.UK)
+    options = ReadOptions(
+        scheme=scheme,
+        category=category,
+        signal=signal.value if signal else None,
+        vics_profile=vics_profile,
+    )
+    if category is not None:
+        try:
+            normalise_category(scheme, category)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    spec = ListSpec(
+        kind=kind,
+        scheme=scheme,
+        pdq_threshold=pdq_threshold,
+        source_file=str(file.resolve()),
+        importer=f"safeguard lists import --format {fmt}",
+    )
+    store = Store.open(db)
+    try:
+        report = store.import_entries(
+            list_name,
+            read_list(file, fmt, options),
+            spec=spec,
+            skip_bad=skip_bad,
+            collapse_duplicates=is_nsrl,
+        )
+    except ImportRejected as rejected:
+        _print_bad(rejected.report)
+        typer.echo(f"safeguard: {rejected}", err=True)
+        raise typer.Exit(1) from None
+    _print_bad(report)
+    created = " (new list)" if report.created else ""
+    collapsed = (
+        f", {report.collapsed_duplicates:,} repeated hashes merged"
+        if report.collapsed_duplicates
+        else ""
+    )
+    skipped = f", {report.bad_count:,} bad records skipped" if report.bad_count else ""
+    typer.echo(
+        f"imported {report.imported:,} entries into {list_name!r}{created} from {fmt} file "
+        f"{file}{collapsed}{skipped}"
+    )
+
+
+def _print_bad(report: ImportReport) -> None:
+    for bad in report.bad[:_SHOWN_BAD]:
+        typer.echo(f"  bad record {bad}", err=True)
+    if report.bad_count > _SHOWN_BAD:
+        typer.echo(f"  ... and {report.bad_count - _SHOWN_BAD:,} more bad records", err=True)
+
+
+@app.command("ls")
+def ls_command(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per list."),
+    db: str = DB_OPTION,
+) -> None:
+    """Lists with their kind, scheme, entries per signal and last change."""
+    store = Store.open(db)
+    counts = store.entry_counts()
+    rows = []
+    for hash_list in store.lists():
+        rows.append(
+            {
+                "name": hash_list.name,
+                "kind": hash_list.kind.value,
+                "scheme": hash_list.scheme.value,
+                "enabled": hash_list.enabled,
+                "pdq_threshold": hash_list.pdq_threshold,
+                "entries": counts.get(hash_list.id, {}),
+                "updated_at": hash_list.updated_at.isoformat(),
+                "source_file": hash_list.source_file,
+            }
+        )
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    table = Table()
+    for column in ("name", "kind", "scheme", "enabled", "entries", "last change"):
+        table.add_column(column)
+    for row in rows:
+        entries = (
+            ", ".join(f"{signal} {n:,}" for signal, n in sorted(row["entries"].items())) or "-"
+        )
+        table.add_row(
+            row["name"],
+            row["kind"],
+            row["scheme"],
+            "yes" if row["enabled"] else "no",
+            entries,
+            row["updated_at"][:19],
+        )
+    Console().print(table)
+
+
+@app.command("export")
+def export_command(
+    name: str = typer.Argument(...),
+    file_format: ExportFormat = typer.Option(..., "--format"),
+    output: Path = typer.Option(..., "-o", "--output", dir_okay=False),
+    db: str = DB_OPTION,
+) -> None:
+    """Write a list as VICS 2.0 or CSV (re-importing the file gives the same entries)."""
+    store = Store.open(db)
+    hash_list = store.get_list(name)
+    if file_format is ExportFormat.VICS and hash_list.scheme is not Scheme.VICS:
+        raise UsageError(
+            f"{name!r} uses the {hash_list.scheme} scheme; VICS carries Project VIC codes only "
+            "(export it as csv)"
+        )
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        count = WRITERS[file_format.value](store.iter_entries(hash_list.id), handle)
+    unit = "media records" if file_format is ExportFormat.VICS else "entries"
+    typer.echo(f"wrote {count:,} {unit} of {name!r} to {output}")
+
+
+@app.command("rm")
+def rm_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
+    """Delete a list and all its entries."""
+    Store.open(db).delete_list(name)
+    typer.echo(f"removed list {name!r}")
+
+
+@app.command("disable")
+def disable_command(
+    name: str = typer.Argument(...),
+    entry: int = typer.Option(None, "--entry", help="Disable one entry instead of the list."),
+    until: datetime = typer.Option(
+        None, "--until", help="For --entry: active again after this time."
+    ),
+    db: str = DB_OPTION,
+) -> None:
+    """Stop a list (or one entry of it) from matching."""
+    store = Store.open(db)
+    if entry is None:
+        if until is not None:
+            raise UsageError("--until applies to --entry")
+        store.set_list_enabled(name, False)
+        typer.echo(f"disabled list {name!r}")
+    else:
+        store.disable_entry(name, entry, until)
+        typer.echo(f"disabled entry {entry} of {name!r}" + (f" until {until}" if until else ""))
+
+
+@app.command("enable")
+def enable_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
+    """Let a disabled list match again."""
+    Store.open(db).set_list_enabled(name, True)
+    typer.echo(f"enabled list {name!r}")

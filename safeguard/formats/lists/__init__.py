@@ -1,0 +1,70 @@
+"""Hash-list file formats: readers yield entries (or bad records), writers take stored entries.
+
+=========  =========================================================  ======
+format     what                                                       writes
+=========  =========================================================  ======
+vics       Project VIC JSON 1.1-1.3 and 2.0, hash sets and case exports  2.0
+csv        CSV with a header, columns by name                         yes
+text       one hash per line, type by length                          no
+nsrl       NIST NSRL RDS v3 (SQLite) or legacy NSRLFile.txt           no
+hma        HMA / threatexchange ``signal_type,signal_value`` rows       no
+=========  =========================================================  ======
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from safeguard.errors import UsageError
+from safeguard.formats.lists import csv_lists, hma, nsrl, text, vics
+from safeguard.formats.lists.common import ReadOptions
+from safeguard.signals import SIGNAL_TYPES
+from safeguard.store import BadRecord, NewEntry, StoredEntry
+
+Reader = Callable[[Path, ReadOptions], Iterator[NewEntry | BadRecord]]
+Writer = Callable[[Iterable[StoredEntry], TextIO], int]
+
+READERS: dict[str, Reader] = {
+    "vics": vics.read,
+    "csv": csv_lists.read,
+    "text": text.read,
+    "nsrl": nsrl.read,
+    "hma": hma.read,
+}
+WRITERS: dict[str, Writer] = {"vics": vics.write, "csv": csv_lists.write}
+
+
+def detect_format(path: Path) -> str:
+    """Guess a list's format from its first bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(nsrl.SQLITE_MAGIC):
+        return "nsrl"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "vics"  # old VICS exports are UTF-16; no other supported format is
+    first = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if first.lstrip().startswith("{"):
+        return "vics"
+    first_line = first.splitlines()[0] if first.strip() else ""
+    if nsrl.looks_like_legacy_nsrl(first_line):
+        return "nsrl"
+    if hma.looks_like_hma(first_line):
+        return "hma"
+    columns = {c.strip().strip('"').lower() for c in first_line.split(",")}
+    if columns & {*SIGNAL_TYPES, "signal", "value", "hash"}:
+        return "csv"
+    return "text"
+
+
+def read_list(path: Path, fmt: str, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt not in READERS:
+        raise UsageError(f"unknown list format {fmt!r}; known: auto, {', '.join(READERS)}")
+    return READERS[fmt](path, options)
+
+
+__all__ = ["READERS", "WRITERS", "ReadOptions", "detect_format", "read_list"]

@@ -1,0 +1,111 @@
+"""CSV lists with a header row; columns are found by name (any case, any order).
+
+Hash columns: ``md5``, ``sha1``, ``sha256``, ``pdq`` (one entry per non-empty
+cell), or a long form with ``signal`` and ``value`` (alias ``hash``).
+Optional: ``category`` (alias ``grade``), ``series``, ``victim_identified``,
+``external_id`` (aliases ``id``, ``media_id``, ``mediaid``), ``notes`` (alias
+``comments``), ``disabled``, ``disabled_until`` (ISO-8601). Unknown columns are
+ignored. This is also the export format, so export then import is lossless.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from safeguard.errors import UsageError
+from safeguard.formats.lists.common import ReadOptions, make_entry, parse_bool, parse_timestamp
+from safeguard.signals import SIGNAL_TYPES
+from safeguard.store import BadRecord, NewEntry, StoredEntry
+
+_ALIASES = {
+    "hash": "value",
+    "grade": "category",
+    "id": "external_id",
+    "media_id": "external_id",
+    "mediaid": "external_id",
+    "comments": "notes",
+}
+EXPORT_COLUMNS = (
+    "signal",
+    "value",
+    "category",
+    "series",
+    "victim_identified",
+    "external_id",
+    "notes",
+    "disabled",
+    "disabled_until",
+)
+
+
+def _column(name: str) -> str:
+    key = name.strip().lower().replace(" ", "_").replace("-", "")
+    return _ALIASES.get(key, key)
+
+
+def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        yield from read_rows(handle, options)
+
+
+def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
+    reader = csv.reader(handle)
+    header = [_column(name) for name in next(reader, [])]
+    hash_columns = [c for c in header if c in SIGNAL_TYPES]
+    long_form = "signal" in header and "value" in header
+    if not hash_columns and not long_form:
+        raise UsageError(
+            "CSV header names no hash column (md5, sha1, sha256, pdq, or signal + value)"
+        )
+    for row in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            yield BadRecord(number, f"{len(row)} cells but the header names {len(header)}")
+            continue
+        cells = dict(zip(header, (cell.strip() for cell in row), strict=False))
+        try:
+            extra = {
+                "series": cells.get("series"),
+                "victim_identified": parse_bool(cells.get("victim_identified")),
+                "external_id": cells.get("external_id"),
+                "notes": cells.get("notes"),
+                "disabled": bool(parse_bool(cells.get("disabled"))),
+                "disabled_until": parse_timestamp(cells.get("disabled_until")),
+            }
+        except ValueError as error:
+            yield BadRecord(number, str(error))
+            continue
+        pairs = [(c, cells[c]) for c in hash_columns if cells.get(c)]
+        if long_form and cells.get("value"):
+            pairs.append((cells.get("signal", "").lower(), cells["value"]))
+        if not pairs:
+            yield BadRecord(number, "no hash in this row")
+        for signal, text in pairs:
+            yield make_entry(signal, text, number, options, cells.get("category"), **extra)
+
+
+def write(entries: Iterable[StoredEntry], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for entry in entries:
+        writer.writerow(
+            [
+                entry.signal,
+                SIGNAL_TYPES[entry.signal].to_text(entry.value),
+                entry.category or "",
+                entry.series or "",
+                "" if entry.victim_identified is None else str(entry.victim_identified).lower(),
+                entry.external_id or "",
+                entry.notes or "",
+                "true" if entry.disabled else "false",
+                entry.disabled_until.isoformat() if entry.disabled_until else "",
+            ]
+        )
+        count += 1
+    return count

@@ -1,0 +1,300 @@
+"""Project VIC "VICS" JSON: hash sets and case exports, read streaming, written as 2.0.
+
+Both envelopes are read: 1.1-1.3 (``odata.metadata``) and 2.0
+(``@odata.context``), and both shapes: a hash set (Media records under
+``value``) and a case export (``value`` -> Case -> ``Media[]`` -> ``MediaFiles[]``),
+told apart by structure rather than by the exact URL. Files reach gigabytes, so
+records are built one at a time from the parser's event stream; a case's
+``Media`` array is never held whole. UTF-8 with or without BOM and UTF-16 with
+BOM are accepted; hex in either case; booleans as JSON or as strings.
+
+Categories are integers whose meaning depends on the profile:
+
+* ``us`` (VICS 2.0 Default/US): 0 non-pertinent, 1-4 as graded, null uncategorised;
+* ``dhs`` (the older DHS-era numbering): 0 uncategorised, 5 non-pertinent, 1-4 as above.
+
+The UK profile's integer codes for CAID grades are not public, so UK-profile
+categories are refused rather than guessed. SHA-256 and PDQ travel in
+``AlternativeHashes``; PhotoDNA (proprietary) is validated, never matched on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import ijson
+
+from safeguard.errors import UsageError
+from safeguard.formats.lists.common import ReadOptions, make_entry, parse_bool, parse_timestamp
+from safeguard.signals import SIGNAL_TYPES
+from safeguard.store import BadRecord, NewEntry, Scheme, StoredEntry
+
+PROFILES: dict[str, dict[int, str | None]] = {
+    "us": {0: "0", 1: "1", 2: "2", 3: "3", 4: "4"},
+    "dhs": {0: None, 1: "1", 2: "2", 3: "3", 4: "4", 5: "0"},
+}
+CONTEXT_2_0 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
+_ALTERNATIVE_NAMES = {
+    "sha256": "sha256",
+    "sha-256": "sha256",
+    "pdq": "pdq",
+    "md5": "md5",
+    "sha1": "sha1",
+    "sha-1": "sha1",
+}
+_PHOTODNA_BYTES = 144
+_META_EXTERNAL_ID = "ExternalID"
+_META_DISABLED = "SafeguardDisabled"
+_META_DISABLED_UNTIL = "SafeguardDisabledUntil"
+
+
+def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
+    if options.scheme is not Scheme.VICS:
+        raise UsageError("VICS categories are Project VIC codes: import with --scheme vics")
+    if options.vics_profile not in PROFILES:
+        raise UsageError(f"unknown VICS profile {options.vics_profile!r}: {', '.join(PROFILES)}")
+    mapping = PROFILES[options.vics_profile]
+    record = 0
+    with path.open("rb") as raw, _as_utf8(raw) as stream:
+        try:
+            for media in _media_records(ijson.parse(stream, use_float=True)):
+                record += 1
+                yield from _entries_of(media, record, options, mapping)
+        except ijson.JSONError as error:
+            yield BadRecord(f"record {record + 1}", f"malformed JSON: {error}")
+
+
+def _as_utf8(raw: BinaryIO) -> BinaryIO:
+    head = raw.read(4)
+    raw.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        raw.seek(len(codecs.BOM_UTF8))
+        return raw
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if head.startswith(bom):
+            raw.seek(len(bom))
+            return _Reencoded(raw, encoding)
+    return raw
+
+
+class _Reencoded(io.RawIOBase):
+    """A UTF-16 byte stream read back as UTF-8, a chunk at a time."""
+
+    def __init__(self, raw: BinaryIO, encoding: str) -> None:
+        self._text = codecs.getreader(encoding)(raw)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while len(self._pending) < len(buffer):
+            text = self._text.read(65536)
+            if not text:
+                break
+            self._pending += text.encode("utf-8")
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+def _media_records(events) -> Iterator[dict]:
+    """Media records from either shape, one at a time, from ijson's event stream."""
+    top_builder = media_builder = None
+    top_is_case = skipping_media = False
+    saw_envelope = False
+    for prefix, event, value in events:
+        if (
+            prefix == ""
+            and event == "map_key"
+            and value in ("value", "@odata.context", "odata.metadata")
+        ):
+            saw_envelope = True
+        if prefix == "value.item" and event == "start_map":
+            top_builder, top_is_case, skipping_media = ijson.ObjectBuilder(), False, False
+        if prefix == "value.item.Media.item" and event == "start_map":
+            media_builder = ijson.ObjectBuilder()
+        if media_builder is not None and prefix.startswith("value.item.Media.item"):
+            media_builder.event(event, value)
+            if prefix == "value.item.Media.item" and event == "end_map":
+                yield media_builder.value
+                media_builder = None
+            continue
+        if top_builder is None or not prefix.startswith("value.item"):
+            continue
+        if prefix == "value.item" and event == "map_key":
+            skipping_media = value == "Media"
+            top_is_case = top_is_case or skipping_media
+        if skipping_media and (
+            prefix == "value.item.Media" or prefix.startswith("value.item.Media.")
+        ):
+            continue
+        if not (skipping_media and prefix == "value.item" and event == "map_key"):
+            top_builder.event(event, value)
+        if prefix == "value.item" and event == "end_map":
+            if not top_is_case:
+                yield top_builder.value
+            top_builder = None
+    if not saw_envelope:
+        raise UsageError("not a VICS file: no 'value' array or OData metadata key at the top")
+
+
+def _entries_of(
+    media: dict, record: int, options: ReadOptions, mapping: dict[int, str | None]
+) -> Iterator[NewEntry | BadRecord]:
+    place = f"record {record} (MediaID {media.get('MediaID', '?')})"
+    try:
+        category = _category(media.get("Category"), mapping)
+        victim = parse_bool(media.get("VictimIdentified"))
+        _check_photodna(media.get("PhotoDNA"))
+        metadata = {
+            str(item.get("Name")): item.get("Value")
+            for item in media.get("MediaMetadata") or []
+            if isinstance(item, dict)
+        }
+        disabled = bool(parse_bool(metadata.get(_META_DISABLED)))
+        disabled_until = parse_timestamp(metadata.get(_META_DISABLED_UNTIL))
+    except ValueError as error:
+        yield BadRecord(place, str(error))
+        return
+    media_id = media.get("MediaID")
+    external_id = metadata.get(_META_EXTERNAL_ID) or (
+        str(int(media_id)) if isinstance(media_id, int | float) else media_id
+    )
+    hashes = _hashes(media)
+    if not hashes:
+        yield BadRecord(place, "no MD5, SHA1 or alternative hash")
+        return
+    for signal, text in hashes:
+        entry = make_entry(
+            signal,
+            text,
+            record,
+            options,
+            category,
+            series=media.get("Series"),
+            victim_identified=victim,
+            external_id=external_id,
+            notes=media.get("Comments"),
+            disabled=disabled,
+            disabled_until=disabled_until,
+        )
+        yield BadRecord(place, entry.reason) if isinstance(entry, BadRecord) else entry
+
+
+def _category(raw: object, mapping: dict[int, str | None]) -> str | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        code = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"VICS category {raw!r} is not an integer") from None
+    if code not in mapping:
+        raise ValueError(f"VICS category {code} is not defined in this profile")
+    return mapping[code]
+
+
+def _check_photodna(raw: object) -> None:
+    if not raw:
+        return
+    try:
+        size = len(base64.b64decode(str(raw), validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueError("PhotoDNA is not valid base64") from None
+    if size != _PHOTODNA_BYTES:
+        raise ValueError(f"PhotoDNA decodes to {size} bytes, not {_PHOTODNA_BYTES}")
+
+
+def _hashes(media: dict) -> list[tuple[str, str]]:
+    found: dict[str, str] = {}
+    for key, signal in (("MD5", "md5"), ("SHA1", "sha1")):
+        if media.get(key):
+            found[signal] = str(media[key])
+    for item in media.get("AlternativeHashes") or []:
+        if not isinstance(item, dict):
+            continue
+        signal = _ALTERNATIVE_NAMES.get(str(item.get("HashName", "")).strip().lower())
+        if signal and item.get("HashValue") and signal not in found:
+            found[signal] = str(item["HashValue"])
+    return list(found.items())
+
+
+def write(entries: Iterable[StoredEntry], out: TextIO) -> int:
+    """A VICS 2.0 hash set: one Media per group of entries sharing id and attributes."""
+    out.write('{"@odata.context": ' + json.dumps(CONTEXT_2_0) + ', "value": [\n')
+    count = 0
+    first = True
+    for media in _group(entries):
+        out.write(("" if first else ",\n") + json.dumps(media, ensure_ascii=False))
+        first = False
+        count += 1
+    out.write("\n]}\n")
+    return count
+
+
+def _group(entries: Iterable[StoredEntry]) -> Iterator[dict]:
+    current: dict | None = None
+    key: tuple | None = None
+    taken: set[str] = set()
+    used_ids: set[int] = set()
+    for entry in entries:
+        entry_key = (
+            entry.external_id,
+            entry.category,
+            entry.series,
+            entry.victim_identified,
+            entry.notes,
+            entry.disabled,
+            entry.disabled_until,
+        )
+        if current is None or entry_key != key or entry.signal in taken:
+            if current is not None:
+                yield current
+            current, key, taken = _new_media(entry, used_ids), entry_key, set()
+            used_ids.add(current["MediaID"])
+        taken.add(entry.signal)
+        text = SIGNAL_TYPES[entry.signal].to_text(entry.value)
+        if entry.signal in ("md5", "sha1"):
+            current[entry.signal.upper()] = text.upper()
+        else:
+            current.setdefault("AlternativeHashes", []).append(
+                {"HashName": entry.signal.upper(), "HashValue": text}
+            )
+    if current is not None:
+        yield current
+
+
+def _new_media(entry: StoredEntry, used_ids: set[int]) -> dict:
+    """A Media record; MediaID is the external id when that is a free integer."""
+    metadata = []
+    external = entry.external_id
+    if external is not None and external.isdigit() and int(external) not in used_ids:
+        media_id = int(external)
+    else:
+        media_id = max(used_ids, default=0) + 1
+        if external is not None:
+            metadata.append({"Name": _META_EXTERNAL_ID, "Value": external})
+    media: dict = {"MediaID": media_id, "Category": int(entry.category) if entry.category else None}
+    if entry.series:
+        media["Series"] = entry.series
+    if entry.victim_identified is not None:
+        media["VictimIdentified"] = str(entry.victim_identified).lower()
+    if entry.notes:
+        media["Comments"] = entry.notes
+    if entry.disabled:
+        metadata.append({"Name": _META_DISABLED, "Value": "true"})
+        if entry.disabled_until:
+            metadata.append(
+                {"Name": _META_DISABLED_UNTIL, "Value": entry.disabled_until.isoformat()}
+            )
+    if metadata:
+        media["MediaMetadata"] = metadata
+    return media

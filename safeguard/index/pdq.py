@@ -1,0 +1,158 @@
+"""The store's PDQ hashes, searchable within a radius, following the store as it changes.
+
+A large immutable multi-index (built once, saved next to the store, memory-mapped
+on open) plus a small tail of hashes written since, scanned directly. Every
+search first asks the store for entries whose revision is newer than the one the
+index has seen, so an import or a new entry is matchable by the very next query
+(no rebuild, no reload by every worker). When the tail grows past a fraction of
+the main index, the two are merged by a rebuild and saved.
+
+The index knows only ids and hashes. Whether an entry or its list is disabled,
+deleted, or has its own threshold is decided by the store when candidates are
+resolved, so disabling needs no index work at all and stale ids simply drop out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from safeguard.index.mih import MultiIndex, as_words, scan
+from safeguard.store import Store
+
+_EMPTY_CODES = np.empty((0, 32), np.uint8)
+
+
+def default_directory(store: Store) -> Path:
+    """``$SAFEGUARD_INDEX_DIR``, else ``<db file>.index`` for SQLite, else a per-URL cache dir."""
+    configured = os.environ.get("SAFEGUARD_INDEX_DIR")
+    if configured:
+        return Path(configured)
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return Path(f"{url.database}.index")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return Path.home() / ".cache" / "safeguard" / f"index-{digest}"
+
+
+class PdqIndex:
+    def __init__(
+        self,
+        store: Store,
+        directory: Path | None = None,
+        *,
+        merge_fraction: float = 0.1,
+        merge_minimum: int = 200_000,
+    ) -> None:
+        self.store = store
+        self.directory = directory if directory is not None else default_directory(store)
+        self.merge_fraction = merge_fraction
+        self.merge_minimum = merge_minimum
+        self.main = MultiIndex.build(_EMPTY_CODES, np.empty(0, np.int64))
+        self.watermark = 0
+        self.refreshed_at = 0.0
+        self._tail_codes = np.empty((0, 4), np.uint64)
+        self._tail_ids = np.empty(0, np.int64)
+        self._open()
+
+    def __len__(self) -> int:
+        return len(self.main) + len(self._tail_ids)
+
+    @property
+    def tail_size(self) -> int:
+        return len(self._tail_ids)
+
+    def _open(self) -> None:
+        store_id, revision = self.store.identity()
+        try:
+            main, manifest = MultiIndex.load(self.directory)
+        except (OSError, ValueError, KeyError):
+            main, manifest = None, {}
+        if (
+            main is not None
+            and manifest.get("store_id") == store_id
+            and manifest.get("watermark", 1 << 62) <= revision
+        ):
+            self.main, self.watermark = main, int(manifest["watermark"])
+            self.refresh()
+        else:
+            self.rebuild()
+
+    def refresh(self) -> int:
+        """Take in entries written since the last look; returns how many were new."""
+        _, revision = self.store.identity()
+        added = 0
+        if revision > self.watermark:
+            batches = list(self.store.changed_pdq_entries(self.watermark))
+            pairs = [pair for batch in batches for pair in batch]
+            if pairs:
+                ids = np.fromiter((i for i, _ in pairs), np.int64, len(pairs))
+                codes = as_words(np.frombuffer(b"".join(v for _, v in pairs), np.uint8))
+                self._tail_ids = np.concatenate((self._tail_ids, ids))
+                self._tail_codes = np.concatenate((self._tail_codes, codes))
+                added = len(pairs)
+            self.watermark = revision
+        self.refreshed_at = time.time()
+        if self.tail_size > max(self.merge_minimum, self.merge_fraction * len(self.main)):
+            self.rebuild()
+        return added
+
+    def rebuild(self) -> None:
+        """Build the main index afresh from every PDQ entry in the store, and save it."""
+        _, revision = self.store.identity()
+        ids, codes = [], []
+        for batch in self.store.changed_pdq_entries(0):
+            ids.append(np.fromiter((i for i, _ in batch), np.int64, len(batch)))
+            codes.append(np.frombuffer(b"".join(v for _, v in batch), np.uint8).reshape(-1, 32))
+        all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+        all_codes = np.concatenate(codes) if codes else _EMPTY_CODES
+        self.main = MultiIndex.build(all_codes, all_ids)
+        self._tail_codes = np.empty((0, 4), np.uint64)
+        self._tail_ids = np.empty(0, np.int64)
+        self.watermark = revision
+        self.refreshed_at = time.time()
+        self._save()
+        # Entries written while we read are picked up as a tail, never lost.
+        self.refresh()
+
+    def _save(self) -> None:
+        store_id, _ = self.store.identity()
+        parent = self.directory.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".index-", dir=parent))
+        manifest = {
+            "store_id": store_id,
+            "watermark": self.watermark,
+            "built_at": datetime.now(UTC).isoformat(),
+        }
+        self.main.save(staging, manifest)
+        previous = parent / f".index-old-{os.getpid()}"
+        if self.directory.exists():
+            self.directory.rename(previous)
+        staging.rename(self.directory)
+        shutil.rmtree(previous, ignore_errors=True)
+
+    def search(self, values: Sequence[bytes], radius: int) -> dict[int, int]:
+        """Entry id -> smallest distance to any of ``values`` (e.g. the 8 dihedral variants)."""
+        best: dict[int, int] = {}
+        if not values:
+            return best
+        queries = as_words(np.frombuffer(b"".join(values), np.uint8))
+        for query in queries:
+            for source in (
+                self.main.search(query, radius),
+                scan(self._tail_codes, self._tail_ids, query, radius),
+            ):
+                for entry_id, distance in zip(*source, strict=True):
+                    key = int(entry_id)
+                    if distance < best.get(key, radius + 1):
+                        best[key] = int(distance)
+        return best

@@ -1,0 +1,120 @@
+"""The one matching path: hashes in, list hits out, for every front door.
+
+Exact signals (MD5, SHA-1, SHA-256) are looked up in the store; PDQ goes through
+the radius index with the largest threshold any enabled list asks for, and each
+candidate is then held to its own list's threshold (default 31). Disabled
+entries and lists never match. A PDQ hash of quality below 50 is not matched
+(Meta's guidance: such pictures, flat or nearly blank, collide), but the file's
+exact hashes still are.
+
+Hits on ``known-good`` lists are returned apart from alerts: they exclude a file
+from review and never raise an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from safeguard.index.pdq import PdqIndex
+from safeguard.signals import CRYPTOGRAPHIC, PDQ
+from safeguard.signals.extract import FileHashes
+from safeguard.store import EntryHit, ListKind, Scheme, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    list: str
+    entry: int
+    signal: str
+    distance: int
+    category: str | None
+    scheme: Scheme
+    kind: ListKind
+
+    def to_json(self) -> dict:
+        return {
+            "list": self.list,
+            "entry": self.entry,
+            "signal": self.signal,
+            "distance": self.distance,
+            "category": self.category,
+            "scheme": self.scheme.value,
+        }
+
+
+@dataclass(slots=True)
+class MatchResult:
+    alerts: list[Match] = field(default_factory=list)
+    known_good: list[Match] = field(default_factory=list)
+
+    def add(self, match: Match) -> None:
+        (self.known_good if match.kind is ListKind.KNOWN_GOOD else self.alerts).append(match)
+
+
+class Matcher:
+    def __init__(
+        self, store: Store, pdq_index: PdqIndex | None = None, lists: Sequence[str] | None = None
+    ) -> None:
+        self.store = store
+        self.pdq_index = pdq_index if pdq_index is not None else PdqIndex(store)
+        self.only_lists = set(lists) if lists else None
+        if self.only_lists:
+            for name in self.only_lists:
+                store.get_list(name)  # a misspelt --list fails loudly, not silently empty
+
+    def refresh(self) -> None:
+        self.pdq_index.refresh()
+
+    def radius(self) -> int:
+        thresholds = [
+            hash_list.pdq_threshold
+            for hash_list in self.store.lists()
+            if hash_list.enabled and hash_list.pdq_threshold is not None
+        ]
+        return max([PDQ.default_threshold, *thresholds])
+
+    def match_file(self, hashes: FileHashes, *, dihedral: bool = False) -> MatchResult:
+        pdq_values: list[bytes] = []
+        if hashes.pdq is not None and not hashes.pdq.low_quality:
+            variants = hashes.pdq.dihedral if dihedral and hashes.pdq.dihedral else None
+            pdq_values = list(variants.values()) if variants else [hashes.pdq.value]
+        exact = [
+            (s.name, hashes.digests[s.name]) for s in CRYPTOGRAPHIC if s.name in hashes.digests
+        ]
+        return self.match_hashes(exact, pdq_values)
+
+    def match_hashes(
+        self, exact: Iterable[tuple[str, bytes]], pdq_values: Sequence[bytes] = ()
+    ) -> MatchResult:
+        """Hits for exact (signal, value) pairs and for PDQ values (variants of one picture)."""
+        result = MatchResult()
+        for signal, value in exact:
+            for hit in self.store.lookup(signal, [value]):
+                self._add(result, hit, 0)
+        if pdq_values:
+            self.refresh()
+            candidates = self.pdq_index.search(pdq_values, self.radius())
+            for hit in self.store.entries_by_id(list(candidates)):
+                distance = candidates[hit.entry_id]
+                limit = (
+                    hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
+                )
+                if distance <= limit:
+                    self._add(result, hit, distance)
+        return result
+
+    def _add(self, result: MatchResult, hit: EntryHit, distance: int) -> None:
+        if self.only_lists is not None and hit.list_name not in self.only_lists:
+            return
+        result.add(
+            Match(
+                list=hit.list_name,
+                entry=hit.entry_id,
+                signal=hit.signal,
+                distance=distance,
+                category=hit.category,
+                scheme=hit.scheme,
+                kind=hit.list_kind,
+            )
+        )

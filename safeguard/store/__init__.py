@@ -1,0 +1,32 @@
+"""Where things are kept: graded hash lists (and later cases and audit), SQLite or PostgreSQL."""
+
+from safeguard.store.categories import Scheme, most_severe, normalise_category, report_key
+from safeguard.store.lists import (
+    BadRecord,
+    EntryHit,
+    HashList,
+    ImportRejected,
+    ImportReport,
+    ListKind,
+    ListSpec,
+    NewEntry,
+    Store,
+    StoredEntry,
+)
+
+__all__ = [
+    "BadRecord",
+    "EntryHit",
+    "HashList",
+    "ImportRejected",
+    "ImportReport",
+    "ListKind",
+    "ListSpec",
+    "NewEntry",
+    "Scheme",
+    "Store",
+    "StoredEntry",
+    "most_severe",
+    "normalise_category",
+    "report_key",
+]

@@ -1,0 +1,87 @@
+"""Opening a store: SQLite file by default, PostgreSQL by URL; schema kept current by Alembic."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from safeguard.errors import UsageError
+from safeguard.store.schema import store_info
+
+DEFAULT_DB = "safeguard.db"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(db: str | None) -> str:
+    """``--db`` / ``$SAFEGUARD_DB`` / ``./safeguard.db``: a file path or a SQLAlchemy URL."""
+    db = db or os.environ.get("SAFEGUARD_DB") or DEFAULT_DB
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser().resolve()}"
+    url = make_url(db)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3: COPY for bulk imports
+    return url.render_as_string(hide_password=False)
+
+
+def create_store_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        # One connection per use: SQLite connections are cheap, and a pool would keep
+        # file handles (and WAL readers) open across forked worker processes.
+        engine = create_engine(url, poolclass=NullPool)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True)
+    raise UsageError(f"unsupported database URL {url!r}: use a file path or postgresql://")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk imports touch random pages
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        _initialise_state(connection)
+
+
+def _initialise_state(connection: Connection) -> None:
+    if connection.execute(select(store_info.c.id)).first() is None:
+        connection.execute(store_info.insert().values(id=1, store_id=uuid.uuid4().hex, revision=0))
+
+
+def next_revision(connection: Connection) -> int:
+    """Take the next revision number inside the caller's transaction.
+
+    The row lock this takes serialises writers, so revisions become visible in
+    commit order and a reader's high-water mark never skips a change.
+    """
+    return connection.execute(
+        update(store_info)
+        .where(store_info.c.id == 1)
+        .values(revision=store_info.c.revision + 1)
+        .returning(store_info.c.revision)
+    ).scalar_one()
+
+
+def store_identity(connection: Connection) -> tuple[str, int]:
+    """(store id, current revision)."""
+    row = connection.execute(select(store_info.c.store_id, store_info.c.revision)).one()
+    return row.store_id, row.revision

@@ -1,0 +1,531 @@
+"""Graded hash lists: create, import in bulk, look up, disable, delete.
+
+Imports stream their rows into a temporary staging table (bounded memory for
+files of any size), find duplicates there with SQL, and move the good rows into
+``entries`` in the same transaction: all or nothing, unless the caller asked to
+skip bad rows, in which case every skipped row is reported with its line or
+record number and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import islice
+
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+
+from safeguard.errors import SafeguardError, UsageError
+from safeguard.store.categories import Scheme
+from safeguard.store.database import (
+    create_store_engine,
+    database_url,
+    migrate,
+    next_revision,
+    store_identity,
+)
+from safeguard.store.schema import entries, hash_lists
+
+_STAGING_BATCH = 20_000
+MAX_REPORTED_BAD = 1000
+
+
+class ListKind(StrEnum):
+    ALERT = "alert"  # graded material: a match is a finding
+    KNOWN_GOOD = "known-good"  # NSRL-style: excludes files from review, never alerts
+    SELF_REPORTED = "self-reported"  # submitted by the person depicted (take it down)
+
+
+@dataclass(frozen=True, slots=True)
+class HashList:
+    id: int
+    name: str
+    kind: ListKind
+    scheme: Scheme
+    pdq_threshold: int | None
+    enabled: bool
+    source_file: str | None
+    importer: str | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    signal: str
+    value: bytes
+    category: str | None = None
+    series: str | None = None
+    victim_identified: bool | None = None
+    external_id: str | None = None
+    notes: str | None = None
+    disabled: bool = False
+    disabled_until: datetime | None = None
+    record: int = 0  # line or record number in the source file, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    record: int | str  # line number, record number, or a description of the place
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    list_id: int
+    signal: str
+    value: bytes
+    category: str | None
+    series: str | None
+    victim_identified: bool | None
+    external_id: str | None
+    notes: str | None
+    disabled: bool
+    disabled_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHit:
+    """An active entry found for a lookup, with what matching needs of its list."""
+
+    entry_id: int
+    list_name: str
+    list_kind: ListKind
+    scheme: Scheme
+    pdq_threshold: int | None
+    signal: str
+    value: bytes
+    category: str | None
+
+
+@dataclass(slots=True)
+class ImportReport:
+    list_name: str
+    created: bool = False
+    imported: int = 0
+    collapsed_duplicates: int = 0
+    bad_count: int = 0
+    bad: list[BadRecord] = field(default_factory=list)
+    committed: bool = False
+
+    def add_bad(self, bad: BadRecord) -> None:
+        self.bad_count += 1
+        if len(self.bad) < MAX_REPORTED_BAD:
+            self.bad.append(bad)
+
+
+class ImportRejected(SafeguardError):
+    """Bad rows in an all-or-nothing import: nothing was written."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        super().__init__(
+            f"{report.bad_count:,} bad record(s) in the import into {report.list_name!r}; "
+            "nothing was imported (use --skip-bad to import the good ones)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    """How to create a list that does not exist yet."""
+
+    kind: ListKind = ListKind.ALERT
+    scheme: Scheme = Scheme.UK
+    pdq_threshold: int | None = None
+    source_file: str | None = None
+    importer: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _active_entry():
+    return or_(
+        entries.c.disabled.is_(False),
+        and_(entries.c.disabled_until.is_not(None), entries.c.disabled_until <= _now()),
+    )
+
+
+class Store:
+    """The list store. Safe to share between threads; open one per process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, db: str | None = None) -> Store:
+        engine = create_store_engine(database_url(db))
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- lists ---------------------------------------------------------------
+
+    def lists(self) -> list[HashList]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(hash_lists).order_by(hash_lists.c.name))
+            return [_to_list(row) for row in rows]
+
+    def entry_counts(self) -> dict[int, dict[str, int]]:
+        """Entries per list and signal (disabled ones included)."""
+        counts: dict[int, dict[str, int]] = {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(entries.c.list_id, entries.c.signal, func.count()).group_by(
+                    entries.c.list_id, entries.c.signal
+                )
+            )
+            for list_id, signal, count in rows:
+                counts.setdefault(list_id, {})[signal] = count
+        return counts
+
+    def get_list(self, name: str) -> HashList:
+        with self.engine.connect() as connection:
+            found = self._find_list(connection, name)
+        if found is None:
+            raise UsageError(f"no list named {name!r}")
+        return found
+
+    def create_list(self, name: str, spec: ListSpec) -> HashList:
+        with self.engine.begin() as connection:
+            if self._find_list(connection, name) is not None:
+                raise UsageError(f"a list named {name!r} already exists")
+            return self._create_list(connection, name, spec)
+
+    def delete_list(self, name: str) -> None:
+        with self.engine.begin() as connection:
+            found = self._require_list(connection, name)
+            next_revision(connection)
+            connection.execute(delete(entries).where(entries.c.list_id == found.id))
+            connection.execute(delete(hash_lists).where(hash_lists.c.id == found.id))
+
+    def set_list_enabled(self, name: str, enabled: bool) -> None:
+        with self.engine.begin() as connection:
+            found = self._require_list(connection, name)
+            connection.execute(
+                update(hash_lists)
+                .where(hash_lists.c.id == found.id)
+                .values(enabled=enabled, updated_at=_now(), revision=next_revision(connection))
+            )
+
+    def disable_entry(self, name: str, entry_id: int, until: datetime | None = None) -> None:
+        with self.engine.begin() as connection:
+            found = self._require_list(connection, name)
+            revision = next_revision(connection)
+            changed = connection.execute(
+                update(entries)
+                .where(entries.c.id == entry_id, entries.c.list_id == found.id)
+                .values(disabled=True, disabled_until=until, revision=revision)
+            ).rowcount
+            if changed == 0:
+                raise UsageError(f"list {name!r} has no entry {entry_id}")
+            connection.execute(
+                update(hash_lists)
+                .where(hash_lists.c.id == found.id)
+                .values(updated_at=_now(), revision=revision)
+            )
+
+    # -- entries -------------------------------------------------------------
+
+    def import_entries(
+        self,
+        name: str,
+        rows: Iterable[NewEntry | BadRecord],
+        *,
+        spec: ListSpec,
+        skip_bad: bool = False,
+        collapse_duplicates: bool = False,
+    ) -> ImportReport:
+        """Add rows to a list (created from ``spec`` if missing) in one transaction.
+
+        ``collapse_duplicates`` is for sources that repeat hashes by design (NSRL
+        lists one hash per product): repeats are merged silently and counted.
+        """
+        report = ImportReport(list_name=name)
+        with self.engine.begin() as connection:
+            target = self._find_list(connection, name)
+            if target is None:
+                target = self._create_list(connection, name, spec)
+                report.created = True
+            elif target.scheme is not spec.scheme or target.kind is not spec.kind:
+                raise UsageError(
+                    f"list {name!r} is {target.kind}/{target.scheme}, not {spec.kind}/{spec.scheme}"
+                )
+            staging = _Staging(connection)
+            staging.load(rows, report)
+            duplicates = staging.duplicates(target.id)
+            if collapse_duplicates:
+                report.collapsed_duplicates = len(duplicates)
+            else:
+                for line, reason in duplicates:
+                    report.add_bad(BadRecord(line, reason))
+            if report.bad_count and not skip_bad:
+                raise ImportRejected(report)  # leaving the block rolls everything back
+            revision = next_revision(connection)
+            report.imported = staging.move_into(target.id, revision)
+            connection.execute(
+                update(hash_lists)
+                .where(hash_lists.c.id == target.id)
+                .values(updated_at=_now(), revision=revision)
+            )
+            staging.drop()
+        report.committed = True
+        return report
+
+    def iter_entries(self, list_id: int) -> Iterator[StoredEntry]:
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=10_000).execute(
+                select(entries).where(entries.c.list_id == list_id).order_by(entries.c.id)
+            )
+            for row in result:
+                yield StoredEntry(
+                    row.id,
+                    row.list_id,
+                    row.signal,
+                    bytes(row.value),
+                    row.category,
+                    row.series,
+                    row.victim_identified,
+                    row.external_id,
+                    row.notes,
+                    row.disabled,
+                    row.disabled_until,
+                )
+
+    def lookup(self, signal: str, values: Sequence[bytes]) -> list[EntryHit]:
+        """Active entries of enabled lists holding any of ``values`` exactly."""
+        if not values:
+            return []
+        condition = and_(entries.c.signal == signal, entries.c.value.in_(list(set(values))))
+        return self._hits(condition)
+
+    def entries_by_id(self, ids: Sequence[int]) -> list[EntryHit]:
+        """Active entries of enabled lists among ``ids`` (index candidates)."""
+        if not ids:
+            return []
+        return self._hits(entries.c.id.in_([int(i) for i in set(ids)]))
+
+    def changed_pdq_entries(self, after_revision: int) -> Iterator[list[tuple[int, bytes]]]:
+        """Batches of (id, value) of every PDQ entry written after a revision."""
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=50_000).execute(
+                select(entries.c.id, entries.c.value)
+                .where(entries.c.signal == "pdq", entries.c.revision > after_revision)
+                .order_by(entries.c.id)
+            )
+            for partition in result.partitions():
+                yield [(row.id, bytes(row.value)) for row in partition]
+
+    def identity(self) -> tuple[str, int]:
+        with self.engine.connect() as connection:
+            return store_identity(connection)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _hits(self, condition) -> list[EntryHit]:
+        query = (
+            select(
+                entries.c.id,
+                entries.c.signal,
+                entries.c.value,
+                entries.c.category,
+                hash_lists.c.name,
+                hash_lists.c.kind,
+                hash_lists.c.scheme,
+                hash_lists.c.pdq_threshold,
+            )
+            .join(hash_lists, hash_lists.c.id == entries.c.list_id)
+            .where(condition, hash_lists.c.enabled.is_(True), _active_entry())
+            .order_by(entries.c.id)
+        )
+        with self.engine.connect() as connection:
+            return [
+                EntryHit(
+                    entry_id=row.id,
+                    list_name=row.name,
+                    list_kind=ListKind(row.kind),
+                    scheme=Scheme(row.scheme),
+                    pdq_threshold=row.pdq_threshold,
+                    signal=row.signal,
+                    value=bytes(row.value),
+                    category=row.category,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def _find_list(self, connection: Connection, name: str) -> HashList | None:
+        row = connection.execute(select(hash_lists).where(hash_lists.c.name == name)).first()
+        return _to_list(row) if row is not None else None
+
+    def _require_list(self, connection: Connection, name: str) -> HashList:
+        found = self._find_list(connection, name)
+        if found is None:
+            raise UsageError(f"no list named {name!r}")
+        return found
+
+    def _create_list(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
+        if not name.strip():
+            raise UsageError("a list needs a name")
+        now = _now()
+        connection.execute(
+            hash_lists.insert().values(
+                name=name,
+                kind=spec.kind.value,
+                scheme=spec.scheme.value,
+                pdq_threshold=spec.pdq_threshold,
+                enabled=True,
+                source_file=spec.source_file,
+                importer=spec.importer,
+                created_at=now,
+                updated_at=now,
+                revision=next_revision(connection),
+            )
+        )
+        created = self._find_list(connection, name)
+        assert created is not None
+        return created
+
+
+def _to_list(row) -> HashList:
+    return HashList(
+        id=row.id,
+        name=row.name,
+        kind=ListKind(row.kind),
+        scheme=Scheme(row.scheme),
+        pdq_threshold=row.pdq_threshold,
+        enabled=row.enabled,
+        source_file=row.source_file,
+        importer=row.importer,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        revision=row.revision,
+    )
+
+
+_STAGING_COLUMNS = (
+    "seq",
+    "line",
+    "signal",
+    "value",
+    "category",
+    "series",
+    "victim_identified",
+    "external_id",
+    "notes",
+    "disabled",
+    "disabled_until",
+)
+
+
+def _sqlite_timestamp(value: datetime | None) -> str | None:
+    # The text form SQLAlchemy itself stores in SQLite (naive UTC), so comparisons agree.
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class _Staging:
+    """A temporary table the import streams into, on the import's own connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.postgres = connection.dialect.name == "postgresql"
+        blob = "BYTEA" if self.postgres else "BLOB"
+        stamp = "TIMESTAMPTZ" if self.postgres else "TIMESTAMP"
+        self.connection.exec_driver_sql(
+            "CREATE TEMP TABLE import_staging (seq BIGINT, line BIGINT, signal VARCHAR(16), "
+            f"value {blob}, category VARCHAR(16), series TEXT, victim_identified BOOLEAN, "
+            "external_id VARCHAR(200), notes TEXT, disabled BOOLEAN, "
+            f"disabled_until {stamp})"
+        )
+
+    def load(self, rows: Iterable[NewEntry | BadRecord], report: ImportReport) -> None:
+        def good_rows() -> Iterator[tuple]:
+            for seq, row in enumerate(rows):
+                if isinstance(row, BadRecord):
+                    report.add_bad(row)
+                    continue
+                yield (
+                    seq,
+                    row.record,
+                    row.signal,
+                    row.value,
+                    row.category,
+                    row.series,
+                    row.victim_identified,
+                    row.external_id,
+                    row.notes,
+                    row.disabled,
+                    stamp(row.disabled_until),
+                )
+
+        stamp = (lambda value: value) if self.postgres else _sqlite_timestamp
+        driver = self.connection.connection.driver_connection
+        cursor = driver.cursor()
+        rows_iter = good_rows()
+        if self.postgres:
+            columns = ", ".join(_STAGING_COLUMNS)
+            with cursor.copy(f"COPY import_staging ({columns}) FROM STDIN") as copy:
+                for row in rows_iter:
+                    copy.write_row(row)
+        else:
+            sql = f"INSERT INTO import_staging VALUES ({', '.join('?' * len(_STAGING_COLUMNS))})"
+            while batch := list(islice(rows_iter, _STAGING_BATCH)):
+                cursor.executemany(sql, batch)
+        cursor.close()
+        self.connection.exec_driver_sql(
+            "CREATE INDEX import_staging_key ON import_staging (signal, value, seq)"
+        )
+
+    def duplicates(self, list_id: int) -> list[tuple[int, str]]:
+        """(line, reason) of every row repeating an earlier row or an existing entry."""
+        found: list[tuple[int, str]] = []
+        repeated = self.connection.exec_driver_sql(
+            "SELECT s.line, s.signal, MIN(t.line) FROM import_staging s "
+            "JOIN import_staging t ON t.signal = s.signal AND t.value = s.value "
+            "AND t.seq < s.seq GROUP BY s.seq, s.line, s.signal ORDER BY s.seq"
+        )
+        found += [
+            (line, f"duplicate {signal} of line/record {first}") for line, signal, first in repeated
+        ]
+        existing = self.connection.exec_driver_sql(
+            "SELECT s.line, s.signal, e.id FROM import_staging s JOIN entries e "
+            "ON e.signal = s.signal AND e.value = s.value AND e.list_id = "
+            f"{int(list_id)} ORDER BY s.line"
+        )
+        found += [
+            (line, f"{signal} already in this list (entry {entry})")
+            for line, signal, entry in existing
+        ]
+        return sorted(found)
+
+    def move_into(self, list_id: int, revision: int) -> int:
+        return self.connection.exec_driver_sql(
+            "INSERT INTO entries (list_id, signal, value, category, series, victim_identified, "
+            "external_id, notes, disabled, disabled_until, revision) "
+            f"SELECT {int(list_id)}, signal, value, category, series, victim_identified, "
+            f"external_id, notes, disabled, disabled_until, {int(revision)} FROM import_staging s "
+            "WHERE NOT EXISTS (SELECT 1 FROM import_staging t WHERE t.signal = s.signal "
+            "AND t.value = s.value AND t.seq < s.seq) "
+            "AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.signal = s.signal "
+            f"AND e.value = s.value AND e.list_id = {int(list_id)}) ORDER BY s.seq"
+        ).rowcount
+
+    def drop(self) -> None:
+        self.connection.exec_driver_sql("DROP TABLE import_staging")
