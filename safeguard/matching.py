@@ -63,9 +63,6 @@ class Matcher:
             for name in self.only_lists:
                 store.get_list(name)  # a misspelt --list fails loudly, not silently empty
 
-    def refresh(self) -> None:
-        self.pdq_index.refresh()
-
     def radius(self) -> int:
         thresholds = [
             hash_list.pdq_threshold
@@ -93,7 +90,6 @@ class Matcher:
             for hit in self.store.lookup(signal, [value]):
                 self._add(result, hit, 0)
         if pdq_values:
-            self.refresh()
             candidates = self.pdq_index.search(pdq_values, self.radius())
             for hit in self.store.entries_by_id(list(candidates)):
                 distance = candidates[hit.entry_id]

@@ -65,3 +65,60 @@ def photo(corpus: Path) -> Path:
 def big_photo(corpus: Path) -> Path:
     """The 12 MP phone photo (4032x3024)."""
     return require_shared("corpus", "highres", "012mp-bus.jpg")
+
+
+# -- stores: every store test runs on a real SQLite file and the real PostgreSQL server --
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SAFEGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the loopback PostgreSQL server for this test session."""
+    import psycopg
+
+    name = f"safeguard_test_{os.getpid()}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: a missing server fails instead of skipping)")
+        pytest.skip(reason)
+    with admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path, monkeypatch):
+    """A store URL, empty, on each backend; its PDQ index lives in the test's tmp dir."""
+    monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    url = request.getfixturevalue("postgres_url")
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        tables = inspect(connection).get_table_names()
+        for table in ("entries", "hash_lists", "store_info", "alembic_version"):
+            if table in tables:
+                connection.execute(text(f"DROP TABLE {table} CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def store(store_url):
+    from safeguard.store import Store
+
+    opened = Store.open(store_url)
+    yield opened
+    opened.close()

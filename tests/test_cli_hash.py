@@ -14,7 +14,7 @@ from safeguard.formats.hash_records import RECORD_FIELDS
 
 from conftest import jsonl, run_cli
 
-KEYS = "path size type md5 sha1 sha256 pdq pdq_quality width height error".split()
+KEYS = "path size type md5 sha1 sha256 pdq pdq_quality width height error".split()  # noqa: SIM905
 
 
 def _folder(tmp_path: Path, corpus: Path, count: int = 12) -> list[Path]:

@@ -51,11 +51,13 @@ class PdqIndex:
         *,
         merge_fraction: float = 0.1,
         merge_minimum: int = 200_000,
+        max_staleness: float = 0.0,
     ) -> None:
         self.store = store
         self.directory = directory if directory is not None else default_directory(store)
         self.merge_fraction = merge_fraction
         self.merge_minimum = merge_minimum
+        self.max_staleness = max_staleness  # seconds a search may run on an unrefreshed index
         self.main = MultiIndex.build(_EMPTY_CODES, np.empty(0, np.int64))
         self.watermark = 0
         self.refreshed_at = 0.0
@@ -145,6 +147,8 @@ class PdqIndex:
         best: dict[int, int] = {}
         if not values:
             return best
+        if time.time() - self.refreshed_at >= self.max_staleness:
+            self.refresh()
         queries = as_words(np.frombuffer(b"".join(values), np.uint8))
         for query in queries:
             for source in (

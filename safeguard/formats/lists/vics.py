@@ -166,9 +166,10 @@ def _entries_of(
         yield BadRecord(place, str(error))
         return
     media_id = media.get("MediaID")
-    external_id = metadata.get(_META_EXTERNAL_ID) or (
-        str(int(media_id)) if isinstance(media_id, int | float) else media_id
-    )
+    if _META_EXTERNAL_ID in metadata:  # our own export: the id it had, even none
+        external_id = metadata[_META_EXTERNAL_ID]
+    else:
+        external_id = str(int(media_id)) if isinstance(media_id, int | float) else media_id
     hashes = _hashes(media)
     if not hashes:
         yield BadRecord(place, "no MD5, SHA1 or alternative hash")
@@ -279,9 +280,9 @@ def _new_media(entry: StoredEntry, used_ids: set[int]) -> dict:
     if external is not None and external.isdigit() and int(external) not in used_ids:
         media_id = int(external)
     else:
+        # VICS needs a MediaID; record that the entry's own id was different (or absent).
         media_id = max(used_ids, default=0) + 1
-        if external is not None:
-            metadata.append({"Name": _META_EXTERNAL_ID, "Value": external})
+        metadata.append({"Name": _META_EXTERNAL_ID, "Value": external})
     media: dict = {"MediaID": media_id, "Category": int(entry.category) if entry.category else None}
     if entry.series:
         media["Series"] = entry.series

@@ -1,0 +1,149 @@
+"""The list store on both backends: transactions, duplicates, disabling, revisions."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from safeguard.errors import UsageError
+from safeguard.store import (
+    BadRecord,
+    ImportRejected,
+    ListKind,
+    ListSpec,
+    NewEntry,
+    Scheme,
+    Store,
+    most_severe,
+    report_key,
+)
+
+UK = ListSpec(kind=ListKind.ALERT, scheme=Scheme.UK)
+
+
+def _md5s(count: int, category: str | None = "A") -> list[NewEntry]:
+    return [NewEntry("md5", os.urandom(16), category, record=i + 1) for i in range(count)]
+
+
+def test_import_is_all_or_nothing(store):
+    rows = [*_md5s(50), BadRecord(51, "not hexadecimal")]
+    with pytest.raises(ImportRejected) as rejected:
+        store.import_entries("caid", rows, spec=UK)
+    assert rejected.value.report.bad_count == 1
+    assert [hash_list.name for hash_list in store.lists()] == []  # not even the list
+
+
+def test_skip_bad_imports_the_good_and_reports_each_bad(store):
+    good = _md5s(20)
+    rows = [*good, BadRecord(21, "not hexadecimal"), NewEntry("md5", good[3].value, record=22)]
+    report = store.import_entries("caid", rows, spec=UK, skip_bad=True)
+    assert report.committed and report.created
+    assert report.imported == 20
+    assert [(b.record, b.reason) for b in report.bad] == [
+        (21, "not hexadecimal"),
+        (22, "duplicate md5 of line/record 4"),
+    ]
+    assert store.entry_counts() == {store.get_list("caid").id: {"md5": 20}}
+
+
+def test_reimport_reports_entries_already_in_the_list(store):
+    rows = _md5s(5)
+    store.import_entries("caid", rows, spec=UK)
+    with pytest.raises(ImportRejected) as rejected:
+        store.import_entries("caid", rows[:2], spec=UK)
+    reasons = [b.reason for b in rejected.value.report.bad]
+    assert all("already in this list (entry" in r for r in reasons) and len(reasons) == 2
+
+
+def test_collapsing_duplicates_for_sources_that_repeat_by_design(store):
+    rows = _md5s(3, None)
+    repeated = [*rows, NewEntry("md5", rows[0].value, record=4)]
+    spec = ListSpec(kind=ListKind.KNOWN_GOOD)
+    report = store.import_entries("nsrl", repeated, spec=spec, collapse_duplicates=True)
+    assert (report.imported, report.collapsed_duplicates, report.bad_count) == (3, 1, 0)
+
+
+def test_same_hash_in_several_lists_is_kept_per_list(store):
+    value = os.urandom(20)
+    store.import_entries("uk", [NewEntry("sha1", value, "B", record=1)], spec=UK)
+    store.import_entries("uk2", [NewEntry("sha1", value, "A", record=1)], spec=UK)
+    vics = ListSpec(scheme=Scheme.VICS)
+    store.import_entries("vic", [NewEntry("sha1", value, "2", record=1)], spec=vics)
+    hits = store.lookup("sha1", [value])
+    assert sorted((h.list_name, h.category) for h in hits) == [
+        ("uk", "B"),
+        ("uk2", "A"),
+        ("vic", "2"),
+    ]
+    uk = [h.category for h in hits if h.scheme is Scheme.UK]
+    assert most_severe(Scheme.UK, uk) == "A"
+    assert report_key(Scheme.VICS, "2") == "vics:2"
+
+
+def test_severity_rules():
+    assert most_severe(Scheme.VICS, ["0", "4", None, "2"]) == "2"
+    assert most_severe(Scheme.VICS, ["0", None]) == "0"
+    assert most_severe(Scheme.VICS, [None]) is None
+    assert most_severe(Scheme.UK, ["C", "B"]) == "B"
+
+
+def test_disabling_lists_and_entries(store):
+    rows = _md5s(3)
+    store.import_entries("caid", rows, spec=UK)
+    values = [r.value for r in rows]
+    assert len(store.lookup("md5", values)) == 3
+
+    store.set_list_enabled("caid", False)
+    assert store.lookup("md5", values) == []
+    store.set_list_enabled("caid", True)
+
+    first, second, _ = sorted(h.entry_id for h in store.lookup("md5", values))
+    store.disable_entry("caid", first)
+    store.disable_entry("caid", second, until=datetime.now(UTC) - timedelta(days=1))
+    active = {h.entry_id for h in store.lookup("md5", values)}
+    assert first not in active and second in active  # a lapsed "until" is active again
+    store.disable_entry("caid", second, until=datetime.now(UTC) + timedelta(days=1))
+    assert second not in {h.entry_id for h in store.lookup("md5", values)}
+    with pytest.raises(UsageError):
+        store.disable_entry("caid", 10**9)
+
+
+def test_delete_list_removes_its_entries(store):
+    rows = _md5s(4)
+    store.import_entries("caid", rows, spec=UK)
+    store.delete_list("caid")
+    assert store.lookup("md5", [r.value for r in rows]) == []
+    assert store.entry_counts() == {}
+    with pytest.raises(UsageError):
+        store.get_list("caid")
+
+
+def test_revisions_let_readers_catch_up(store):
+    _, start = store.identity()
+    pdq = [NewEntry("pdq", os.urandom(32), "A", record=i) for i in range(3)]
+    store.import_entries("caid", pdq[:2], spec=UK)
+    _, middle = store.identity()
+    store.import_entries("caid", pdq[2:], spec=UK)
+    changed = [pair for batch in store.changed_pdq_entries(middle) for pair in batch]
+    assert [value for _, value in changed] == [pdq[2].value]
+    everything = [pair for batch in store.changed_pdq_entries(start) for pair in batch]
+    assert len(everything) == 3
+
+
+def test_list_scheme_and_kind_are_fixed_once_created(store):
+    store.import_entries("caid", _md5s(1), spec=UK)
+    with pytest.raises(UsageError):
+        store.import_entries("caid", _md5s(1), spec=ListSpec(scheme=Scheme.VICS))
+
+
+def test_store_reopens_on_current_schema(store_url):
+    first = Store.open(store_url)
+    first.import_entries("caid", _md5s(2), spec=UK)
+    identity = first.identity()
+    first.close()
+    again = Store.open(store_url)  # migrations are idempotent; data and identity kept
+    assert again.identity() == identity
+    assert again.get_list("caid").kind is ListKind.ALERT
+    again.close()
