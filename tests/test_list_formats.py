@@ -181,10 +181,12 @@ def test_export_then_import_is_lossless(store, tmp_path, fmt):
     assert detect_format(exported) == fmt
     store.import_entries("copy", read_list(exported, fmt, VICS), spec=spec)
     original, copy = _entries_of(store, "original"), _entries_of(store, "copy")
-    normalise = lambda rows: sorted(
-        (*r[:8], r[8].replace(tzinfo=None) if r[8] else None) for r in rows
-    )
-    assert normalise(copy) == normalise(original)
+    assert _naive_utc(copy) == _naive_utc(original)
+
+
+def _naive_utc(rows):
+    """SQLite hands back naive UTC timestamps, PostgreSQL aware ones: compare as naive UTC."""
+    return sorted((*r[:8], r[8].replace(tzinfo=None) if r[8] else None) for r in rows)
 
 
 def test_csv_columns_by_name_and_bad_rows(tmp_path):
