@@ -92,7 +92,8 @@ class Matcher:
         if pdq_values:
             candidates = self.pdq_index.search(pdq_values, self.radius())
             for hit in self.store.entries_by_id(list(candidates)):
-                distance = candidates[hit.entry_id]
+                # Measured again on the stored value: the store, not the index, is the truth.
+                distance = min(PDQ.distance(hit.value, value) for value in pdq_values)
                 limit = (
                     hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
                 )

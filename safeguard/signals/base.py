@@ -38,15 +38,18 @@ class SignalType(ABC):
 
     def parse(self, text: str) -> bytes:
         """Read a value written as hex (either case, surrounding blanks ignored)."""
-        cleaned = text.strip().lower()
+        cleaned = text.strip()
         if len(cleaned) != self.size_bytes * 2:
             raise UsageError(
                 f"{self.name} value must be {self.size_bytes * 2} hex digits, got {len(cleaned)}"
             )
         try:
-            return bytes.fromhex(cleaned)
+            value = bytes.fromhex(cleaned)
         except ValueError:
-            raise UsageError(f"{self.name} value is not hexadecimal: {text.strip()!r}") from None
+            value = b""
+        if len(value) != self.size_bytes:  # not hex, or hex with blanks inside
+            raise UsageError(f"{self.name} value is not hexadecimal: {cleaned!r}")
+        return value
 
     @abstractmethod
     def distance(self, a: bytes, b: bytes) -> int:

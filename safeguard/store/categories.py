@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Scheme(StrEnum):
@@ -42,6 +43,17 @@ def normalise_category(scheme: Scheme, raw: object) -> str | None:
     """The stored form of a category, or ``ValueError`` naming what was wrong."""
     if raw is None:
         return None
+    if isinstance(raw, str | int):
+        return _normalise_cached(scheme, raw)
+    return _normalise(scheme, raw)
+
+
+@lru_cache(maxsize=256)  # imports repeat a handful of category spellings millions of times
+def _normalise_cached(scheme: Scheme, raw: str | int) -> str | None:
+    return _normalise(scheme, raw)
+
+
+def _normalise(scheme: Scheme, raw: object) -> str | None:
     text = str(raw).strip()
     if text == "" or text.lower() in ("null", "none", "uncategorised", "uncategorized"):
         return None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from itertools import islice
+from operator import attrgetter
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
@@ -28,7 +28,7 @@ from safeguard.store.database import (
 )
 from safeguard.store.schema import entries, hash_lists
 
-_STAGING_BATCH = 20_000
+_BATCH = 20_000
 MAX_REPORTED_BAD = 1000
 
 
@@ -252,8 +252,11 @@ class Store:
     ) -> ImportReport:
         """Add rows to a list (created from ``spec`` if missing) in one transaction.
 
-        ``collapse_duplicates`` is for sources that repeat hashes by design (NSRL
-        lists one hash per product): repeats are merged silently and counted.
+        Rows go straight into ``entries`` in batches, with conflicts on the
+        (signal, value, list) key ignored; a batch that inserted fewer rows than
+        it held is then examined row by row to name each duplicate and the line it
+        repeats. ``collapse_duplicates`` is for sources that repeat hashes by
+        design (NSRL lists one hash per product): repeats are merged and counted.
         """
         report = ImportReport(list_name=name)
         with self.engine.begin() as connection:
@@ -265,24 +268,25 @@ class Store:
                 raise UsageError(
                     f"list {name!r} is {target.kind}/{target.scheme}, not {spec.kind}/{spec.scheme}"
                 )
-            staging = _Staging(connection)
-            staging.load(rows, report)
-            duplicates = staging.duplicates(target.id)
-            if collapse_duplicates:
-                report.collapsed_duplicates = len(duplicates)
-            else:
-                for line, reason in duplicates:
-                    report.add_bad(BadRecord(line, reason))
+            revision = next_revision(connection)
+            writer = _BulkWriter(connection, target.id, revision)
+            for batch in _batches(rows, report):
+                skipped = writer.insert(batch)
+                if not skipped:
+                    continue
+                if collapse_duplicates:
+                    report.collapsed_duplicates += skipped
+                else:
+                    for bad in writer.explain_duplicates(batch):
+                        report.add_bad(bad)
             if report.bad_count and not skip_bad:
                 raise ImportRejected(report)  # leaving the block rolls everything back
-            revision = next_revision(connection)
-            report.imported = staging.move_into(target.id, revision)
+            report.imported = writer.inserted
             connection.execute(
                 update(hash_lists)
                 .where(hash_lists.c.id == target.id)
                 .values(updated_at=_now(), revision=revision)
             )
-            staging.drop()
         report.committed = True
         return report
 
@@ -416,12 +420,10 @@ def _to_list(row) -> HashList:
     )
 
 
-_STAGING_COLUMNS = (
-    "seq",
-    "line",
-    "signal",
-    "value",
-    "category",
+_REQUIRED_COLUMNS = ("list_id", "revision", "source_line", "signal", "value", "category")
+# Columns sent only when some row of the batch has a value for them: fewer
+# parameters per row is measurably faster, and most lists carry none of these.
+_OPTIONAL_COLUMNS = (
     "series",
     "victim_identified",
     "external_id",
@@ -429,6 +431,22 @@ _STAGING_COLUMNS = (
     "disabled",
     "disabled_until",
 )
+
+
+def _batches(
+    rows: Iterable[NewEntry | BadRecord], report: ImportReport
+) -> Iterator[list[NewEntry]]:
+    batch: list[NewEntry] = []
+    for row in rows:
+        if isinstance(row, BadRecord):
+            report.add_bad(row)
+            continue
+        batch.append(row)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _sqlite_timestamp(value: datetime | None) -> str | None:
@@ -440,92 +458,64 @@ def _sqlite_timestamp(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class _Staging:
-    """A temporary table the import streams into, on the import's own connection."""
+class _BulkWriter:
+    """Batched inserts into ``entries`` on the import's own connection (no ORM, no staging)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, list_id: int, revision: int) -> None:
         self.connection = connection
-        self.postgres = connection.dialect.name == "postgresql"
-        blob = "BYTEA" if self.postgres else "BLOB"
-        stamp = "TIMESTAMPTZ" if self.postgres else "TIMESTAMP"
-        self.connection.exec_driver_sql(
-            "CREATE TEMP TABLE import_staging (seq BIGINT, line BIGINT, signal VARCHAR(16), "
-            f"value {blob}, category VARCHAR(16), series TEXT, victim_identified BOOLEAN, "
-            "external_id VARCHAR(200), notes TEXT, disabled BOOLEAN, "
-            f"disabled_until {stamp})"
+        self.list_id = list_id
+        self.revision = revision
+        self.inserted = 0
+        postgres = connection.dialect.name == "postgresql"
+        self.placeholder = "%s" if postgres else "?"
+        self.stamp = (lambda value: value) if postgres else _sqlite_timestamp
+        self.cursor = connection.connection.driver_connection.cursor()
+
+    def _statement(self, columns: tuple[str, ...]) -> str:
+        marks = ", ".join([self.placeholder] * len(columns))
+        return (
+            f"INSERT INTO entries ({', '.join(columns)}) VALUES ({marks}) "
+            "ON CONFLICT (signal, value, list_id) DO NOTHING"
         )
 
-    def load(self, rows: Iterable[NewEntry | BadRecord], report: ImportReport) -> None:
-        def good_rows() -> Iterator[tuple]:
-            for seq, row in enumerate(rows):
-                if isinstance(row, BadRecord):
-                    report.add_bad(row)
-                    continue
-                yield (
-                    seq,
-                    row.record,
-                    row.signal,
-                    row.value,
-                    row.category,
-                    row.series,
-                    row.victim_identified,
-                    row.external_id,
-                    row.notes,
-                    row.disabled,
-                    stamp(row.disabled_until),
-                )
-
-        stamp = (lambda value: value) if self.postgres else _sqlite_timestamp
-        driver = self.connection.connection.driver_connection
-        cursor = driver.cursor()
-        rows_iter = good_rows()
-        if self.postgres:
-            columns = ", ".join(_STAGING_COLUMNS)
-            with cursor.copy(f"COPY import_staging ({columns}) FROM STDIN") as copy:
-                for row in rows_iter:
-                    copy.write_row(row)
-        else:
-            sql = f"INSERT INTO import_staging VALUES ({', '.join('?' * len(_STAGING_COLUMNS))})"
-            while batch := list(islice(rows_iter, _STAGING_BATCH)):
-                cursor.executemany(sql, batch)
-        cursor.close()
-        self.connection.exec_driver_sql(
-            "CREATE INDEX import_staging_key ON import_staging (signal, value, seq)"
+    def insert(self, batch: list[NewEntry]) -> int:
+        """Insert a batch; returns how many rows conflicted with an existing entry."""
+        optional = tuple(
+            column
+            for column in _OPTIONAL_COLUMNS
+            # `disabled` defaults to false; every other optional column defaults to null.
+            if any(
+                getattr(row, column) if column == "disabled" else getattr(row, column) is not None
+                for row in batch
+            )
         )
+        list_id, revision = self.list_id, self.revision
+        values = [(list_id, revision, r.record, r.signal, r.value, r.category) for r in batch]
+        if optional:
+            extras = attrgetter(*optional)
+            stamp_at = optional.index("disabled_until") if "disabled_until" in optional else -1
+            for position, row in enumerate(batch):
+                extra = extras(row)
+                extra = list(extra) if len(optional) > 1 else [extra]
+                if stamp_at >= 0:
+                    extra[stamp_at] = self.stamp(extra[stamp_at])
+                values[position] = (*values[position], *extra)
+        self.cursor.executemany(self._statement(_REQUIRED_COLUMNS + optional), values)
+        added = self.cursor.rowcount
+        self.inserted += added
+        return len(batch) - added
 
-    def duplicates(self, list_id: int) -> list[tuple[int, str]]:
-        """(line, reason) of every row repeating an earlier row or an existing entry."""
-        found: list[tuple[int, str]] = []
-        repeated = self.connection.exec_driver_sql(
-            "SELECT s.line, s.signal, MIN(t.line) FROM import_staging s "
-            "JOIN import_staging t ON t.signal = s.signal AND t.value = s.value "
-            "AND t.seq < s.seq GROUP BY s.seq, s.line, s.signal ORDER BY s.seq"
+    def explain_duplicates(self, batch: list[NewEntry]) -> Iterator[BadRecord]:
+        """Name each row of a batch that did not go in, and what it repeats."""
+        mark = self.placeholder
+        query = (
+            f"SELECT id, revision, source_line FROM entries WHERE signal = {mark} "
+            f"AND value = {mark} AND list_id = {mark}"
         )
-        found += [
-            (line, f"duplicate {signal} of line/record {first}") for line, signal, first in repeated
-        ]
-        existing = self.connection.exec_driver_sql(
-            "SELECT s.line, s.signal, e.id FROM import_staging s JOIN entries e "
-            "ON e.signal = s.signal AND e.value = s.value AND e.list_id = "
-            f"{int(list_id)} ORDER BY s.line"
-        )
-        found += [
-            (line, f"{signal} already in this list (entry {entry})")
-            for line, signal, entry in existing
-        ]
-        return sorted(found)
-
-    def move_into(self, list_id: int, revision: int) -> int:
-        return self.connection.exec_driver_sql(
-            "INSERT INTO entries (list_id, signal, value, category, series, victim_identified, "
-            "external_id, notes, disabled, disabled_until, revision) "
-            f"SELECT {int(list_id)}, signal, value, category, series, victim_identified, "
-            f"external_id, notes, disabled, disabled_until, {int(revision)} FROM import_staging s "
-            "WHERE NOT EXISTS (SELECT 1 FROM import_staging t WHERE t.signal = s.signal "
-            "AND t.value = s.value AND t.seq < s.seq) "
-            "AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.signal = s.signal "
-            f"AND e.value = s.value AND e.list_id = {int(list_id)}) ORDER BY s.seq"
-        ).rowcount
-
-    def drop(self) -> None:
-        self.connection.exec_driver_sql("DROP TABLE import_staging")
+        for row in batch:
+            self.cursor.execute(query, (row.signal, row.value, self.list_id))
+            entry_id, revision, line = self.cursor.fetchone()
+            if revision != self.revision:
+                yield BadRecord(row.record, f"{row.signal} already in this list (entry {entry_id})")
+            elif line != row.record:
+                yield BadRecord(row.record, f"duplicate {row.signal} of line/record {line}")

@@ -60,19 +60,20 @@ def make_entry(
     )
 
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
+_BOOLEANS = {
+    **dict.fromkeys(("true", "1", "yes", "y", "t"), True),
+    **dict.fromkeys(("false", "0", "no", "n", "f"), False),
+    "": None,
+}
 
 
 def parse_bool(raw: object) -> bool | None:
     """JSON booleans, and the strings real exports use ("true", "False", "1", ...)."""
-    if raw is None or isinstance(raw, bool):
+    if raw is None or raw is True or raw is False:
         return raw
     text = str(raw).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False if text else None
+    if text in _BOOLEANS:
+        return _BOOLEANS[text]
     raise ValueError(f"not a boolean: {raw!r}")
 
 

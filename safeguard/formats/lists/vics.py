@@ -32,9 +32,9 @@ from typing import BinaryIO, TextIO
 import ijson
 
 from safeguard.errors import UsageError
-from safeguard.formats.lists.common import ReadOptions, make_entry, parse_bool, parse_timestamp
+from safeguard.formats.lists.common import ReadOptions, parse_bool, parse_timestamp
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import BadRecord, NewEntry, Scheme, StoredEntry
+from safeguard.store import BadRecord, NewEntry, Scheme, StoredEntry, normalise_category
 
 PROFILES: dict[str, dict[int, str | None]] = {
     "us": {0: "0", 1: "1", 2: "2", 3: "3", 4: "4"},
@@ -50,6 +50,7 @@ _ALTERNATIVE_NAMES = {
     "sha-1": "sha1",
 }
 _PHOTODNA_BYTES = 144
+_ENVELOPE_KEYS = ("value", "@odata.context", "odata.metadata")
 _META_EXTERNAL_ID = "ExternalID"
 _META_DISABLED = "SafeguardDisabled"
 _META_DISABLED_UNTIL = "SafeguardDisabledUntil"
@@ -62,13 +63,40 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
         raise UsageError(f"unknown VICS profile {options.vics_profile!r}: {', '.join(PROFILES)}")
     mapping = PROFILES[options.vics_profile]
     record = 0
-    with path.open("rb") as raw, _as_utf8(raw) as stream:
-        try:
-            for media in _media_records(ijson.parse(stream, use_float=True)):
+    try:
+        with path.open("rb") as raw, _as_utf8(raw) as stream:
+            prefix = _media_prefix(stream)
+        with path.open("rb") as raw, _as_utf8(raw) as stream:
+            # ijson's C backend builds each record itself: no Python work per token.
+            for media in ijson.items(stream, prefix, use_float=True):
                 record += 1
-                yield from _entries_of(media, record, options, mapping)
-        except ijson.JSONError as error:
-            yield BadRecord(f"record {record + 1}", f"malformed JSON: {error}")
+                if isinstance(media, dict):
+                    yield from _entries_of(media, record, options, mapping)
+                else:
+                    yield BadRecord(f"record {record}", "a Media record must be a JSON object")
+    except ijson.JSONError as error:
+        reason = str(error).splitlines()[0]
+        yield BadRecord(f"record {record + 1}", f"malformed JSON: {reason}")
+
+
+def _media_prefix(stream: BinaryIO) -> str:
+    """Where the Media records are: ``value.item`` (hash set) or under each Case."""
+    saw_envelope = False
+    for prefix, event, value in ijson.parse(stream):
+        if prefix == "" and event == "map_key" and value in _ENVELOPE_KEYS:
+            saw_envelope = True
+        elif prefix in ("@odata.context", "odata.metadata") and event == "string":
+            if value.endswith("#Cases"):
+                return "value.item.Media.item"
+            if value.endswith("#Media"):
+                return "value.item"
+        elif prefix == "value.item" and event == "map_key" and value == "Media":
+            return "value.item.Media.item"
+        elif prefix == "value.item" and event == "end_map":
+            return "value.item"
+    if not saw_envelope:
+        raise UsageError("not a VICS file: no 'value' array or OData metadata key at the top")
+    return "value.item"
 
 
 def _as_utf8(raw: BinaryIO) -> BinaryIO:
@@ -106,64 +134,20 @@ class _Reencoded(io.RawIOBase):
         return count
 
 
-def _media_records(events) -> Iterator[dict]:
-    """Media records from either shape, one at a time, from ijson's event stream."""
-    top_builder = media_builder = None
-    top_is_case = skipping_media = False
-    saw_envelope = False
-    for prefix, event, value in events:
-        if (
-            prefix == ""
-            and event == "map_key"
-            and value in ("value", "@odata.context", "odata.metadata")
-        ):
-            saw_envelope = True
-        if prefix == "value.item" and event == "start_map":
-            top_builder, top_is_case, skipping_media = ijson.ObjectBuilder(), False, False
-        if prefix == "value.item.Media.item" and event == "start_map":
-            media_builder = ijson.ObjectBuilder()
-        if media_builder is not None and prefix.startswith("value.item.Media.item"):
-            media_builder.event(event, value)
-            if prefix == "value.item.Media.item" and event == "end_map":
-                yield media_builder.value
-                media_builder = None
-            continue
-        if top_builder is None or not prefix.startswith("value.item"):
-            continue
-        if prefix == "value.item" and event == "map_key":
-            skipping_media = value == "Media"
-            top_is_case = top_is_case or skipping_media
-        if skipping_media and (
-            prefix == "value.item.Media" or prefix.startswith("value.item.Media.")
-        ):
-            continue
-        if not (skipping_media and prefix == "value.item" and event == "map_key"):
-            top_builder.event(event, value)
-        if prefix == "value.item" and event == "end_map":
-            if not top_is_case:
-                yield top_builder.value
-            top_builder = None
-    if not saw_envelope:
-        raise UsageError("not a VICS file: no 'value' array or OData metadata key at the top")
-
-
 def _entries_of(
     media: dict, record: int, options: ReadOptions, mapping: dict[int, str | None]
 ) -> Iterator[NewEntry | BadRecord]:
-    place = f"record {record} (MediaID {media.get('MediaID', '?')})"
     try:
         category = _category(media.get("Category"), mapping)
+        if category is None and options.category is not None:
+            category = normalise_category(Scheme.VICS, options.category)
         victim = parse_bool(media.get("VictimIdentified"))
         _check_photodna(media.get("PhotoDNA"))
-        metadata = {
-            str(item.get("Name")): item.get("Value")
-            for item in media.get("MediaMetadata") or []
-            if isinstance(item, dict)
-        }
+        metadata = _metadata(media.get("MediaMetadata"))
         disabled = bool(parse_bool(metadata.get(_META_DISABLED)))
         disabled_until = parse_timestamp(metadata.get(_META_DISABLED_UNTIL))
     except ValueError as error:
-        yield BadRecord(place, str(error))
+        yield BadRecord(_place(media, record), str(error))
         return
     media_id = media.get("MediaID")
     if _META_EXTERNAL_ID in metadata:  # our own export: the id it had, even none
@@ -172,23 +156,36 @@ def _entries_of(
         external_id = str(int(media_id)) if isinstance(media_id, int | float) else media_id
     hashes = _hashes(media)
     if not hashes:
-        yield BadRecord(place, "no MD5, SHA1 or alternative hash")
+        yield BadRecord(_place(media, record), "no MD5, SHA1 or alternative hash")
         return
     for signal, text in hashes:
-        entry = make_entry(
-            signal,
-            text,
-            record,
-            options,
-            category,
-            series=media.get("Series"),
+        try:
+            value = SIGNAL_TYPES[signal].parse(text)
+        except UsageError as error:
+            yield BadRecord(_place(media, record), str(error))
+            continue
+        yield NewEntry(
+            signal=signal,
+            value=value,
+            category=category,
+            series=media.get("Series") or None,
             victim_identified=victim,
             external_id=external_id,
-            notes=media.get("Comments"),
+            notes=media.get("Comments") or None,
             disabled=disabled,
             disabled_until=disabled_until,
+            record=record,
         )
-        yield BadRecord(place, entry.reason) if isinstance(entry, BadRecord) else entry
+
+
+def _place(media: dict, record: int) -> str:
+    return f"record {record} (MediaID {media.get('MediaID', '?')})"
+
+
+def _metadata(items: object) -> dict:
+    if not items:
+        return {}
+    return {str(item.get("Name")): item.get("Value") for item in items if isinstance(item, dict)}
 
 
 def _category(raw: object, mapping: dict[int, str | None]) -> str | None:

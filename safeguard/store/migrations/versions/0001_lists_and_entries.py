@@ -50,14 +50,13 @@ def upgrade() -> None:
         sa.Column("victim_identified", sa.Boolean, nullable=True),
         sa.Column("external_id", sa.String(200), nullable=True),
         sa.Column("notes", sa.Text, nullable=True),
-        sa.Column("disabled", sa.Boolean, nullable=False),
+        sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("disabled_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revision", sa.BigInteger, nullable=False),
+        sa.Column("source_line", sa.BigInteger, nullable=True),
         sa.UniqueConstraint("signal", "value", "list_id", name="uq_entries_signal_value_list"),
-        sqlite_autoincrement=True,
     )
     op.create_index("ix_entries_revision", "entries", ["revision"])
-    op.create_index("ix_entries_list", "entries", ["list_id"])
 
 
 def downgrade() -> None:
