@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from functools import partial
 
@@ -51,19 +52,12 @@ def hash_command(
     found = list(expand_paths(paths, recursive=recursive))
     writer = WRITERS[output_format](sys.stdout, dihedral=dihedral)
     counts = {"files": 0, "errors": 0, "images": 0, "low_quality": 0}
-    with file_progress("hashing", total=len(found)) as progress:
-        for hashes in ordered_map(
-            partial(hash_found, options=options),
-            found,
-            workers=workers or default_workers(),
-            on_crash=lambda item, reason: FileHashes(item.path, error=reason),
-        ):
-            writer.write(hashes)
-            progress.advance(hashes.size or 0)
-            counts["files"] += 1
-            counts["errors"] += hashes.error is not None
-            counts["images"] += hashes.pdq is not None
-            counts["low_quality"] += bool(hashes.pdq and hashes.pdq.low_quality)
+    for hashes in hash_with_progress(found, options, workers, "hashing"):
+        writer.write(hashes)
+        counts["files"] += 1
+        counts["errors"] += hashes.error is not None
+        counts["images"] += hashes.pdq is not None
+        counts["low_quality"] += bool(hashes.pdq and hashes.pdq.low_quality)
     sys.stdout.flush()
     if stderr_is_terminal():
         typer.echo(
@@ -72,6 +66,21 @@ def hash_command(
             f"{counts['errors']:,} errors",
             err=True,
         )
+
+
+def hash_with_progress(
+    found: list[FoundPath], options: HashOptions, workers: int | None, description: str
+) -> Iterator[FileHashes]:
+    """Hash the paths over all cores, in input order, with a progress bar on a terminal."""
+    with file_progress(description, total=len(found)) as progress:
+        for hashes in ordered_map(
+            partial(hash_found, options=options),
+            found,
+            workers=workers or default_workers(),
+            on_crash=lambda item, reason: FileHashes(item.path, error=reason),
+        ):
+            yield hashes
+            progress.advance(hashes.size or 0)
 
 
 def hash_found(found: FoundPath, options: HashOptions) -> FileHashes:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import partial
 
 import typer
 
 from safeguard.cli.common import DB_OPTION, WORKERS_OPTION
-from safeguard.cli.hash_files import hash_found
-from safeguard.cli.progress import file_progress
+from safeguard.cli.hash_files import hash_with_progress
 from safeguard.matching import Matcher
 from safeguard.media.images import PdqMode
-from safeguard.parallel import default_workers, ordered_map
-from safeguard.signals.extract import FileHashes, HashOptions
+from safeguard.signals.extract import HashOptions
 from safeguard.sources.files import expand_paths
 from safeguard.store import Store
 
@@ -32,21 +29,14 @@ def match_command(
     matcher = Matcher(Store.open(db), lists=lists or None)
     options = HashOptions(pdq_mode=pdq_mode, dihedral=dihedral)
     found = list(expand_paths(paths, recursive=recursive))
-    with file_progress("matching", total=len(found)) as progress:
-        for hashes in ordered_map(
-            partial(hash_found, options=options),
-            found,
-            workers=workers or default_workers(),
-            on_crash=lambda item, reason: FileHashes(item.path, error=reason),
-        ):
-            result = matcher.match_file(hashes, dihedral=dihedral)
-            sha256 = hashes.digests.get("sha256")
-            record = {
-                "path": hashes.path,
-                "sha256": sha256.hex() if sha256 else None,
-                "matches": [m.to_json() for m in result.alerts],
-            }
-            sys.stdout.write(json.dumps(record) + "\n")
-            if hashes.error:
-                typer.echo(f"safeguard: {hashes.path}: {hashes.error}", err=True)
-            progress.advance(hashes.size or 0)
+    for hashes in hash_with_progress(found, options, workers, "matching"):
+        result = matcher.match_file(hashes, dihedral=dihedral)
+        sha256 = hashes.digests.get("sha256")
+        record = {
+            "path": hashes.path,
+            "sha256": sha256.hex() if sha256 else None,
+            "matches": [m.to_json() for m in result.alerts],
+        }
+        sys.stdout.write(json.dumps(record) + "\n")
+        if hashes.error:
+            typer.echo(f"safeguard: {hashes.path}: {hashes.error}", err=True)
