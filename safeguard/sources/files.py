@@ -70,12 +70,16 @@ class FoundPath:
     error: SourceError | None = None
 
 
-def expand_paths(paths: Iterable[str], *, recursive: bool) -> Iterator[FoundPath]:
+def expand_paths(
+    paths: Iterable[str], *, recursive: bool, confine_to_tree: bool = False
+) -> Iterator[FoundPath]:
     """Yield the files named, descending into directories when ``recursive``.
 
     Directory links are followed, but a link back to a directory already being
     walked is reported as a loop instead of being walked again; every directory
-    is walked at most once. Entries come in name order, so output is stable.
+    is walked at most once. With ``confine_to_tree`` (an exhibit), a link that
+    leads outside the directory given is reported, not followed. Entries come in
+    name order, so output is stable.
     """
     walked: dict[tuple[int, int], str] = {}
     for path in paths:
@@ -87,13 +91,15 @@ def expand_paths(paths: Iterable[str], *, recursive: bool) -> Iterator[FoundPath
         if not stat.S_ISDIR(info.st_mode):
             yield FoundPath(path)
         elif recursive:
-            yield from _walk(path, info, walked)
+            yield from _walk(
+                path, info, walked, os.path.realpath(path) if confine_to_tree else None
+            )
         else:
             yield FoundPath(path, SourceError("is a directory (use --recursive to descend)"))
 
 
 def _walk(
-    top: str, top_info: os.stat_result, walked: dict[tuple[int, int], str]
+    top: str, top_info: os.stat_result, walked: dict[tuple[int, int], str], confine: str | None
 ) -> Iterator[FoundPath]:
     # Explicit stack of (directory, its identity, identities of its ancestors).
     stack: list[tuple[str, tuple[int, int], frozenset[tuple[int, int]]]] = [
@@ -122,6 +128,16 @@ def _walk(
         below = ancestors | {identity}
         subdirectories = []
         for entry in entries:
+            if confine is not None and entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if os.path.commonpath([confine, target]) != confine:
+                    yield FoundPath(
+                        entry.path,
+                        SourceError(
+                            f"symbolic link leads outside the exhibit, not followed: {target}"
+                        ),
+                    )
+                    continue
             try:
                 is_directory = entry.is_dir(follow_symlinks=True)
             except OSError:

@@ -1,0 +1,334 @@
+"""Archives inside an exhibit, opened in place and walked to a configurable depth.
+
+Zip, 7z (py7zr), tar (plain or gzip/bzip2/xz) and lone gzip/bzip2/xz streams are
+read without extracting anything to disk. Every archive is itself an item (its
+bytes are evidence too); its members follow it, nested archives included, down
+to ``ArchiveLimits.max_depth``.
+
+Hostile archives cannot stop a scan or exhaust the machine; each of these
+becomes an error recorded on the item concerned, and the walk goes on:
+
+* a member larger than ``max_member_bytes``, or an archive expanding past
+  ``max_total_bytes`` or ``max_ratio`` times its own size (zip bombs; checked
+  against declared sizes first and against bytes actually produced);
+* more than ``max_members`` members;
+* encrypted members (no password is ever guessed);
+* member names that climb out of the archive (``../``, absolute paths): recorded,
+  and the content still hashed, since nothing is ever written to disk;
+* corrupt members and truncated archives.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import posixpath
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+import py7zr
+from py7zr.io import Py7zIO, WriterFactory
+
+from safeguard.media.types import (
+    BZIP2,
+    GZIP,
+    SEVEN_ZIP,
+    SNIFF_BYTES,
+    TAR,
+    XZ,
+    ZIP,
+    MediaType,
+    sniff,
+)
+from safeguard.sources.base import Item
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    max_depth: int = 5
+    max_member_bytes: int = 1 << 30
+    max_total_bytes: int = 8 << 30
+    max_ratio: float = 200.0  # uncompressed / compressed, per archive
+    max_members: int = 200_000
+
+
+class ArchiveLimitError(Exception):
+    """An archive hit a safety cap; the message says which."""
+
+
+def expand_archives(items: Iterable[Item], limits: ArchiveLimits | None = None) -> Iterator[Item]:
+    """Yield every item and, after each archive, its members (recursively)."""
+    limits = limits or ArchiveLimits()
+    for item in items:
+        yield item
+        yield from _members_of(item, limits)
+
+
+def _members_of(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
+    if item.open is None:
+        return
+    try:
+        with item.open() as stream:
+            kind = sniff(stream.read(SNIFF_BYTES))
+    except OSError:
+        return  # the item's own hashing reports why it cannot be read
+    reader = _READERS.get(kind)
+    if reader is None:
+        return
+    if item.locator.depth >= limits.max_depth:
+        item.errors.append(f"archive nested deeper than {limits.max_depth} levels: not opened")
+        return
+    budget = _Budget(limits, item.size)
+    try:
+        for member in reader(item, limits, budget):
+            yield member
+            yield from _members_of(member, limits)
+    except ArchiveLimitError as error:
+        item.errors.append(str(error))
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        lzma.LZMAError,
+        zlib.error,
+    ) as error:
+        item.errors.append(f"archive damaged, not all members read: {error}")
+    except Exception as error:  # py7zr and friends raise their own types on hostile input
+        item.errors.append(f"archive could not be read: {type(error).__name__}: {error}")
+
+
+class _Budget:
+    """Counts members and expanded bytes of one archive against the caps."""
+
+    def __init__(self, limits: ArchiveLimits, archive_size: int | None) -> None:
+        self.limits = limits
+        self.members = 0
+        self.total = 0
+        ratio_cap = limits.max_ratio * max(archive_size or 0, 1 << 20)
+        self.total_cap = min(limits.max_total_bytes, ratio_cap)
+
+    def admit(self, declared: int | None) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise ArchiveLimitError(f"more than {self.limits.max_members:,} members: stopped")
+        if declared is not None and self.total + declared > self.total_cap:
+            raise ArchiveLimitError(
+                f"expands past {self.total_cap:,} bytes (possible zip bomb): stopped"
+            )
+
+    def charge(self, produced: int, name: str, member_size: int) -> None:
+        """Count bytes a member produced; stop the moment a cap is passed."""
+        self.total += produced
+        if member_size > self.limits.max_member_bytes:
+            raise ArchiveLimitError(
+                f"member {name!r} expands past {self.limits.max_member_bytes:,} bytes: stopped"
+            )
+        if self.total > self.total_cap:
+            raise ArchiveLimitError(
+                f"expands past {self.total_cap:,} bytes (possible zip bomb): stopped"
+            )
+
+    def read(self, stream: BinaryIO, name: str) -> bytes:
+        """A member's bytes, refusing to produce more than the caps allow."""
+        chunks, size = [], 0
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            self.charge(len(chunk), name, size)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _member(
+    parent: Item,
+    kind: str,
+    name: str,
+    data: bytes | None,
+    modified: datetime | None = None,
+    errors: list[str] | None = None,
+) -> Item:
+    problems = list(errors or [])
+    normalised = posixpath.normpath(name.replace("\\", "/"))
+    if name.startswith(("/", "\\")) or normalised == ".." or normalised.startswith("../"):
+        problems.append(f"member name climbs out of the archive (path traversal): {name!r}")
+    opener = (lambda: io.BytesIO(data)) if data is not None else None
+    return Item(
+        parent.locator.child(kind, name),
+        opener,
+        size=len(data) if data is not None else None,
+        allocation=parent.allocation,
+        modified=modified,
+        errors=problems,
+    )
+
+
+Members = Iterator[Item]
+Reader = Callable[[Item, ArchiveLimits, _Budget], Members]
+
+
+def _open(item: Item) -> BinaryIO:
+    assert item.open is not None
+    return item.open()
+
+
+def _zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
+    with _open(parent) as stream, zipfile.ZipFile(stream) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            stamp = _zip_time(info.date_time)
+            if info.flag_bits & 0x1:
+                yield _member(
+                    parent, "zip", info.filename, None, stamp, ["encrypted member: not read"]
+                )
+                continue
+            try:
+                budget.admit(info.file_size)
+                if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+                    raise ArchiveLimitError(
+                        f"member {info.filename!r} declares a "
+                        f"{info.file_size / info.compress_size:,.0f}:1 compression ratio "
+                        "(possible zip bomb): not read"
+                    )
+                with archive.open(info) as member:
+                    data = budget.read(member, info.filename)
+            except ArchiveLimitError as error:
+                yield _member(parent, "zip", info.filename, None, stamp, [str(error)])
+                continue
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+                yield _member(
+                    parent, "zip", info.filename, None, stamp, [f"corrupt member: {error}"]
+                )
+                continue
+            yield _member(parent, "zip", info.filename, data, stamp)
+
+
+def _zip_time(date_time: tuple[int, ...]) -> datetime | None:
+    try:
+        return datetime(*date_time, tzinfo=UTC)  # zip stores local time; no zone is recorded
+    except ValueError:
+        return None
+
+
+def _tar_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
+    # Stream mode: members are read in order without seeking, compressed or not.
+    with _open(parent) as stream, tarfile.open(fileobj=stream, mode="r|*") as archive:
+        for info in archive:
+            if not info.isfile():
+                continue
+            stamp = datetime.fromtimestamp(info.mtime, UTC) if info.mtime else None
+            try:
+                budget.admit(info.size)
+                member = archive.extractfile(info)
+                data = budget.read(member, info.name) if member is not None else b""
+            except ArchiveLimitError as error:
+                yield _member(parent, "tar", info.name, None, stamp, [str(error)])
+                continue
+            yield _member(parent, "tar", info.name, data, stamp)
+
+
+def _single_stream(kind: str, decompress: Callable[[BinaryIO], BinaryIO]) -> Reader:
+    """A gzip/bzip2/xz file: a compressed tar, or one compressed file."""
+
+    def members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
+        with _open(parent) as stream, decompress(stream) as decompressed:
+            is_tar = _looks_like_tar(decompressed.read(SNIFF_BYTES))
+        if is_tar:
+            yield from _tar_members(parent, limits, budget)
+            return
+        name = posixpath.splitext(parent.locator.name.rsplit("/", 1)[-1])[0] or "content"
+        budget.admit(None)
+        with _open(parent) as stream, decompress(stream) as decompressed:
+            data = budget.read(decompressed, name)
+        yield _member(parent, kind, name, data)
+
+    return members
+
+
+def _looks_like_tar(head: bytes) -> bool:
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def _seven_zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
+    with _open(parent) as stream, py7zr.SevenZipFile(stream, mode="r") as archive:
+        infos = [info for info in archive.list() if not info.is_directory]
+        if archive.needs_password():
+            for info in infos:
+                yield _member(
+                    parent, "7z", info.filename, None, None, ["encrypted member: not read"]
+                )
+            return
+        for info in infos:
+            budget.admit(info.uncompressed)
+        # Solid 7z blocks decompress in one pass, so members land in capped memory buffers.
+        factory = _CappedFactory(budget)
+        archive.extract(factory=factory)
+    for info in infos:
+        stamp = info.creationtime if isinstance(info.creationtime, datetime) else None
+        data = factory.buffers.get(info.filename)
+        yield _member(
+            parent,
+            "7z",
+            info.filename,
+            data,
+            stamp,
+            [] if data is not None else ["member not produced by the archive"],
+        )
+
+
+class _CappedBuffer(Py7zIO):
+    """Where py7zr writes one member: memory, charged to the archive's budget."""
+
+    def __init__(self, name: str, budget: _Budget) -> None:
+        self.name, self.budget, self.buffer = name, budget, io.BytesIO()
+
+    def write(self, data) -> int:
+        written = self.buffer.write(data)
+        self.budget.charge(len(data), self.name, self.buffer.tell())
+        return written
+
+    def read(self, size=None) -> bytes:
+        return self.buffer.read(size)
+
+    def seek(self, offset, whence=0) -> int:
+        return self.buffer.seek(offset, whence)
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return self.buffer.getbuffer().nbytes
+
+
+class _CappedFactory(WriterFactory):
+    def __init__(self, budget: _Budget) -> None:
+        self.budget = budget
+        self.files: dict[str, _CappedBuffer] = {}
+
+    def create(self, filename: str) -> _CappedBuffer:
+        self.files[filename] = _CappedBuffer(filename, self.budget)
+        return self.files[filename]
+
+    @property
+    def buffers(self) -> dict[str, bytes]:
+        return {name: written.buffer.getvalue() for name, written in self.files.items()}
+
+
+_READERS: dict[MediaType, Reader] = {
+    ZIP: _zip_members,
+    TAR: _tar_members,
+    SEVEN_ZIP: _seven_zip_members,
+    GZIP: _single_stream("gzip", gzip.open),
+    BZIP2: _single_stream("bzip2", bz2.open),
+    XZ: _single_stream("xz", lzma.open),
+}
