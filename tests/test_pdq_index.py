@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeguard.index.mih import MultiIndex, as_words
+from safeguard.index.mih import NARROW, WIDE, MultiIndex, as_words
 from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
 from safeguard.signals import PDQ, hamming
@@ -49,16 +49,17 @@ def code_sets(draw):
         else []
     )
     queries += [rng.bytes(32)]
-    return codes, queries, draw(st.sampled_from([0, 1, 15, 16, 31, 32, 47, 48, 70]))
+    radius = draw(st.sampled_from([0, 1, 11, 12, 15, 16, 23, 24, 31, 32, 47, 48, 70]))
+    return codes, queries, radius, draw(st.sampled_from([NARROW, WIDE]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(code_sets())
 def test_index_equals_brute_force(case):
-    codes, queries, radius = case
+    codes, queries, radius, widths = case
     ids = np.arange(len(codes), dtype=np.int64) * 7 + 3
     matrix = np.frombuffer(b"".join(codes), np.uint8).reshape(-1, 32)
-    index = MultiIndex.build(matrix, ids)
+    index = MultiIndex.build(matrix, ids, widths)
     for query in queries:
         found_ids, distances = index.search(as_words(np.frombuffer(query, np.uint8))[0], radius)
         assert dict(zip(found_ids.tolist(), distances.tolist(), strict=True)) == _brute(
