@@ -9,6 +9,8 @@ record number and the reason.
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,6 +161,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # A forked worker (the hashing pool) must not reuse, or close, the parent's
+        # database connections: drop them from its copy of the pool.
+        alive = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_connections(alive))
 
     @classmethod
     def open(cls, db: str | None = None) -> Store:
@@ -402,6 +408,12 @@ class Store:
         created = self._find_list(connection, name)
         assert created is not None
         return created
+
+
+def _forget_connections(store_ref: weakref.ref) -> None:
+    store = store_ref()
+    if store is not None:
+        store.engine.dispose(close=False)
 
 
 def _to_list(row) -> HashList:
