@@ -44,7 +44,11 @@ def test_synthetic_images_list_every_file_including_the_deleted_one(image, prefi
         located = f"{prefix}{folder}/{name}" if folder else f"{prefix}{name}"
         state = Allocation.ALLOCATED if entry["allocated"] else Allocation.DELETED
         wanted[located] = (state, entry["md5"])
-    assert listing == wanted
+    if "fat12" in image:  # only the FAT12 image holds a picture that carving alone finds
+        for entry in expected["images"]["fat12-synthetic.raw"]["carve_only"]:
+            where = f"jpeg at byte {entry['byte_offset']:,} (sector {entry['sector']})"
+            wanted[f"{prefix}{where}"] = (Allocation.CARVED, entry["md5"])
+    assert listing == wanted  # the deleted JPEG is listed once: carving does not repeat it
 
 
 @pytest.mark.parametrize("container", ["ext2.E01", "ext2.qcow2", "ext2.vmdk", "ext2.vhd"])

@@ -27,6 +27,7 @@ from dfvfs.lib import definitions, errors
 from dfvfs.resolver import resolver
 
 from safeguard.sources.base import Allocation, Item, Locator
+from safeguard.sources.carving import carve
 
 # Make dfVFS hand file systems to the Sleuth Kit, the back end that sees deleted entries.
 definitions.PREFERRED_FAT_BACK_END = definitions.TYPE_INDICATOR_TSK
@@ -55,9 +56,10 @@ class DiskImageError(Exception):
 class DiskImageSource:
     """Every file, live or deleted, of every file system in a disk image."""
 
-    def __init__(self, image: Path, exhibit: str | None = None) -> None:
+    def __init__(self, image: Path, exhibit: str | None = None, *, carve: bool = True) -> None:
         self.image = Path(image)
         self.origin = Locator.root("image", exhibit or self.image.name)
+        self.carve = carve
 
     def file_systems(self) -> list[tuple[Locator, object]]:
         """(locator of the file system, dfVFS path spec) for each one found."""
@@ -91,7 +93,10 @@ class DiskImageSource:
             file_system = resolver.Resolver.OpenFileSystem(spec)
             info = file_system.GetFsInfo()
             fs_locator = locator.child("filesystem", _FS_NAMES.get(info.info.ftype, "file system"))
-            yield from _walk(info, info.open_dir(path="/"), fs_locator, "", set())
+            space = _Space(info)
+            yield from _walk(info, info.open_dir(path="/"), fs_locator, "", set(), space)
+            if self.carve:
+                yield from _carved_items(spec, fs_locator, space)
 
 
 def _leaves(node) -> Iterator:
@@ -101,7 +106,9 @@ def _leaves(node) -> Iterator:
         yield from _leaves(sub_node)
 
 
-def _walk(info, directory, locator: Locator, prefix: str, seen: set[int]) -> Iterator[Item]:
+def _walk(
+    info, directory, locator: Locator, prefix: str, seen: set[int], space: _Space
+) -> Iterator[Item]:
     for entry in sorted(directory, key=lambda e: e.info.name.name):
         name = entry.info.name.name.decode("utf-8", "replace")
         meta = entry.info.meta
@@ -121,8 +128,10 @@ def _walk(info, directory, locator: Locator, prefix: str, seen: set[int]) -> Ite
             if meta.addr in seen:
                 continue  # a deleted directory entry pointing back at a live one
             seen.add(meta.addr)
+            if allocated:
+                space.claim(meta.addr, deleted=False)
             try:
-                yield from _walk(info, entry.as_directory(), locator, path, seen)
+                yield from _walk(info, entry.as_directory(), locator, path, seen, space)
             except OSError:
                 if allocated:
                     yield Item(
@@ -131,6 +140,7 @@ def _walk(info, directory, locator: Locator, prefix: str, seen: set[int]) -> Ite
             continue
         if meta.type != pytsk3.TSK_FS_META_TYPE_REG:
             continue
+        space.claim(meta.addr, deleted=not allocated)
         yield Item(
             locator.child("file", path.lstrip("/")),
             _opener(info, meta.addr, meta.size),
@@ -140,6 +150,70 @@ def _walk(info, directory, locator: Locator, prefix: str, seen: set[int]) -> Ite
             accessed=_stamp(meta.atime),
             changed=_stamp(meta.ctime),
             created=_stamp(getattr(meta, "crtime", 0)),
+        )
+
+
+class _Space:
+    """Which bytes of a file system live files use, and where deleted files' data lay."""
+
+    def __init__(self, info) -> None:
+        self.info = info
+        self.block_size = info.info.block_size
+        self.size = info.info.block_count * self.block_size
+        self.allocated: list[tuple[int, int]] = []
+        self.deleted: list[tuple[int, int]] = []
+
+    def claim(self, inode: int, *, deleted: bool) -> None:
+        try:
+            tsk_file = self.info.open_meta(inode=inode)
+            runs = [
+                (run.addr * self.block_size, (run.addr + run.len) * self.block_size)
+                for attribute in tsk_file
+                for run in attribute
+                if run.len > 0
+            ]
+        except OSError:
+            return  # no runs to record (resident data, or unreadable metadata)
+        (self.deleted if deleted else self.allocated).extend(runs)
+
+    def unallocated(self) -> list[tuple[int, int]]:
+        """The complement of live files' runs: where carving looks."""
+        regions, cursor = [], 0
+        for start, end in sorted(self.allocated):
+            if start > cursor:
+                regions.append((cursor, start))
+            cursor = max(cursor, end)
+        if cursor < self.size:
+            regions.append((cursor, self.size))
+        return regions
+
+    def holds_deleted_file(self, offset: int) -> bool:
+        return any(start <= offset < end for start, end in self.deleted)
+
+
+def _carved_items(spec, locator: Locator, space: _Space) -> Iterator[Item]:
+    volume = resolver.Resolver.OpenFileObject(spec.parent) if spec.parent else None
+    if volume is None:
+        return
+    # dfVFS hands TSK the partition (or the whole image) with the file system at byte 0.
+    start_in_image = getattr(spec.parent, "start_offset", None) or 0
+
+    def read(offset: int, length: int) -> bytes:
+        volume.seek(offset)
+        return volume.read(length)
+
+    for found in carve(read, space.unallocated()):
+        if space.holds_deleted_file(found.offset):
+            continue  # the deleted file listed above is this same physical copy
+        where = start_in_image + found.offset
+        data = read(found.offset, found.length)
+        problems = [] if found.complete else [f"fragment: {found.problem}"]
+        yield Item(
+            locator.child("carved", f"{found.kind} at byte {where:,} (sector {where // 512})"),
+            lambda data=data: io.BytesIO(data),
+            size=found.length,
+            allocation=Allocation.CARVED,
+            errors=problems,
         )
 
 
