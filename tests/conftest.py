@@ -103,14 +103,12 @@ def store_url(request, tmp_path, monkeypatch):
     if request.param == "sqlite":
         return str(tmp_path / "store.db")
     url = request.getfixturevalue("postgres_url")
-    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy import create_engine, text
 
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as connection:
-        tables = inspect(connection).get_table_names()
-        for table in ("entries", "hash_lists", "store_info", "alembic_version"):
-            if table in tables:
-                connection.execute(text(f"DROP TABLE {table} CASCADE"))
+    with engine.begin() as connection:  # an empty database for every test
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
 

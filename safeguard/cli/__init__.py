@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from safeguard.cli import demo, hash_files, lists, match
+from safeguard.cli import demo, hash_files, lists, match, scan
 from safeguard.errors import UsageError
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.command("hash")(hash_files.hash_command)
 app.command("match")(match.match_command)
+app.command("scan")(scan.scan_command)
+app.command("report")(scan.report_command)
 app.add_typer(lists.app, name="lists")
 app.command("demo")(demo.demo_command)
 

@@ -74,3 +74,69 @@ entries = Table(
     # Per-list work (export, counts, deletion) scans; matching never does.
     Index("ix_entries_revision", "revision"),
 )
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+exhibits = Table(
+    "exhibits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("options", Text, nullable=False),  # JSON: a resumed scan must use the same ones
+    Column("status", String(16), nullable=False),  # running, complete
+    Column("verification", Text, nullable=True),  # JSON: E01 stored-hash check
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("case_id", "name", name="uq_exhibits_case_name"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),  # order found, for stable reports
+    Column("locator", Text, nullable=False),  # "EX1 / partition 1 / NTFS / a.zip / b.jpg"
+    Column("locator_steps", Text, nullable=False),  # JSON: the same, step by step
+    Column("allocation", String(16), nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("type", String(100), nullable=True),
+    Column("md5", LargeBinary, nullable=True),
+    Column("sha1", LargeBinary, nullable=True),
+    Column("sha256", LargeBinary, nullable=True),
+    Column("pdq", LargeBinary, nullable=True),
+    Column("pdq_quality", Integer, nullable=True),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("modified", DateTime(timezone=True), nullable=True),
+    Column("accessed", DateTime(timezone=True), nullable=True),
+    Column("changed", DateTime(timezone=True), nullable=True),
+    Column("created", DateTime(timezone=True), nullable=True),
+    Column("errors", Text, nullable=True),  # JSON list of messages
+    # A resumed scan inserts each item once: the locator is the item's identity.
+    UniqueConstraint("exhibit_id", "locator", name="uq_items_exhibit_locator"),
+    Index("ix_items_sha256", "sha256"),
+)
+
+item_matches = Table(
+    "item_matches",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("item_id", BigInteger, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("list_name", String(200), nullable=False),
+    Column("list_kind", String(32), nullable=False),
+    Column("signal", String(16), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("category", String(16), nullable=True),
+    Column("scheme", String(16), nullable=False),
+    Index("ix_item_matches_item", "item_id"),
+)

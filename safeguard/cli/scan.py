@@ -1,0 +1,94 @@
+"""``safeguard scan`` and ``safeguard report``: triage an exhibit, then report on the case."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from safeguard.cli.common import DB_OPTION, WORKERS_OPTION
+from safeguard.cli.progress import FileRateColumn, stderr_is_terminal
+from safeguard.errors import UsageError
+from safeguard.media.images import PdqMode
+from safeguard.store.cases import Cases
+from safeguard.store.lists import Store
+from safeguard.triage.report import case_report
+from safeguard.triage.scan import ScanOptions, scan_exhibit
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+
+
+def scan_command(
+    source: Path = typer.Argument(..., exists=True, help="A folder, a disk image or a file."),
+    case: str = typer.Option(..., "--case"),
+    exhibit: str = typer.Option(..., "--exhibit"),
+    pdq_mode: PdqMode = typer.Option(PdqMode.FAST, "--pdq-mode"),
+    as_json: bool = typer.Option(False, "--json", help="Print the exhibit summary as JSON."),
+    workers: int = WORKERS_OPTION,
+    db: str = DB_OPTION,
+) -> None:
+    """Hash, match and record every file of an exhibit (resumes a killed scan)."""
+    store = Store.open(db)
+    options = ScanOptions(pdq_mode=pdq_mode)
+    if stderr_is_terminal():
+        progress = Progress(
+            TextColumn(f"[bold]scanning {exhibit}"),
+            BarColumn(),
+            TextColumn("{task.completed:,} files  {task.fields[megabytes]:,.1f} MB"),
+            FileRateColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        with progress:
+            task = progress.add_task("scan", total=None, megabytes=0.0)
+            done = {"bytes": 0}
+
+            def advance(record) -> None:
+                done["bytes"] += record.size or 0
+                progress.update(task, advance=1, megabytes=done["bytes"] / 1e6)
+
+            scan_exhibit(
+                store, source, case, exhibit, options=options, workers=workers, on_item=advance
+            )
+    else:
+        scan_exhibit(store, source, case, exhibit, options=options, workers=workers)
+    summary = case_report(Cases(store), case, exhibit)["exhibits"][0]
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    categories = ", ".join(
+        f"{k}: {v['files']} ({v['unique']} unique)" for k, v in summary["categories"].items()
+    )
+    typer.echo(
+        f"{exhibit}: {summary['files']:,} files, {summary['images']:,} images, "
+        f"{summary['videos']:,} videos, {summary['errors']:,} errors, "
+        f"{summary['known_good']:,} known-good; matched: {categories or 'none'}; "
+        f"{summary['unknown_images']:,} unknown images in {summary['unknown_groups']:,} families"
+    )
+
+
+def report_command(
+    case: str = typer.Option(..., "--case"),
+    exhibit: str = typer.Option(None, "--exhibit"),
+    report_format: ReportFormat = typer.Option(ReportFormat.JSON, "--format"),
+    output: Path = typer.Option(None, "-o", "--output", help="File to write [default: stdout]."),
+    db: str = DB_OPTION,
+) -> None:
+    """Report a case (or one exhibit of it)."""
+    cases = Cases(Store.open(db))
+    if not cases.exhibits(case, exhibit):
+        raise UsageError(
+            f"no scanned exhibit for case {case!r}" + (f" named {exhibit!r}" if exhibit else "")
+        )
+    text = json.dumps(case_report(cases, case, exhibit), indent=1) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")

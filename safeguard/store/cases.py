@@ -1,0 +1,232 @@
+"""Cases and exhibits: what a scan found, kept so a killed scan resumes where it stopped.
+
+Items are written in batches, each in one transaction, keyed by their locator;
+a scan killed mid-batch loses only that batch, which the resumed scan redoes, so
+no item is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+
+from safeguard.errors import UsageError
+from safeguard.store.lists import Store
+from safeguard.store.schema import cases, exhibits, item_matches, items
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    entry_id: int
+    list_name: str
+    list_kind: str
+    signal: str
+    distance: int
+    category: str | None
+    scheme: str
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    seq: int
+    locator: str
+    steps: list[dict]
+    allocation: str
+    size: int | None = None
+    type: str | None = None
+    md5: bytes | None = None
+    sha1: bytes | None = None
+    sha256: bytes | None = None
+    pdq: bytes | None = None
+    pdq_quality: int | None = None
+    width: int | None = None
+    height: int | None = None
+    modified: datetime | None = None
+    accessed: datetime | None = None
+    changed: datetime | None = None
+    created: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+    matches: list[MatchRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Exhibit:
+    id: int
+    case: str
+    name: str
+    source: str
+    options: dict
+    status: str
+    verification: dict | None
+
+
+_ITEM_COLUMNS = (
+    "seq", "locator", "allocation", "size", "type", "md5", "sha1", "sha256", "pdq",
+    "pdq_quality", "width", "height", "modified", "accessed", "changed", "created",
+)  # fmt: skip
+
+
+class Cases:
+    def __init__(self, store: Store) -> None:
+        self.engine = store.engine
+
+    def start_exhibit(self, case: str, name: str, source: str, options: dict) -> Exhibit:
+        """The exhibit to scan into: new, or the unfinished one a killed scan left."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            case_id = connection.execute(select(cases.c.id).where(cases.c.name == case)).scalar()
+            if case_id is None:
+                case_id = connection.execute(
+                    cases.insert().values(name=case, created_at=now).returning(cases.c.id)
+                ).scalar_one()
+            row = connection.execute(
+                select(exhibits).where(exhibits.c.case_id == case_id, exhibits.c.name == name)
+            ).first()
+            if row is None:
+                connection.execute(
+                    exhibits.insert().values(
+                        case_id=case_id,
+                        name=name,
+                        source=source,
+                        options=json.dumps(options, sort_keys=True),
+                        status="running",
+                        started_at=now,
+                    )
+                )
+            elif json.loads(row.options) != options or row.source != source:
+                raise UsageError(
+                    f"exhibit {name!r} of case {case!r} was scanned from {row.source} with "
+                    f"options {row.options}; resume it with the same ones, "
+                    "or use a new exhibit name"
+                )
+        return self.exhibit(case, name)
+
+    def exhibit(self, case: str, name: str) -> Exhibit:
+        found = self.exhibits(case, name)
+        if not found:
+            raise UsageError(f"case {case!r} has no exhibit {name!r}")
+        return found[0]
+
+    def exhibits(self, case: str, name: str | None = None) -> list[Exhibit]:
+        query = (
+            select(exhibits, cases.c.name.label("case_name"))
+            .join(cases, cases.c.id == exhibits.c.case_id)
+            .where(cases.c.name == case)
+            .order_by(exhibits.c.id)
+        )
+        if name is not None:
+            query = query.where(exhibits.c.name == name)
+        with self.engine.connect() as connection:
+            return [
+                Exhibit(
+                    row.id,
+                    row.case_name,
+                    row.name,
+                    row.source,
+                    json.loads(row.options),
+                    row.status,
+                    json.loads(row.verification) if row.verification else None,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def done_locators(self, exhibit_id: int) -> set[str]:
+        with self.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    select(items.c.locator).where(items.c.exhibit_id == exhibit_id)
+                ).scalars()
+            )
+
+    def next_seq(self, exhibit_id: int) -> int:
+        with self.engine.connect() as connection:
+            last = connection.execute(
+                select(func.max(items.c.seq)).where(items.c.exhibit_id == exhibit_id)
+            ).scalar()
+        return 0 if last is None else last + 1
+
+    def save_items(self, exhibit_id: int, records: Sequence[ItemRecord]) -> None:
+        """Write a batch of items and their matches in one transaction."""
+        if not records:
+            return
+        with self.engine.begin() as connection:
+            for record in records:
+                values = {column: getattr(record, column) for column in _ITEM_COLUMNS}
+                item_id = connection.execute(
+                    items.insert()
+                    .values(
+                        exhibit_id=exhibit_id,
+                        locator_steps=json.dumps(record.steps),
+                        errors=json.dumps(record.errors) if record.errors else None,
+                        **values,
+                    )
+                    .returning(items.c.id)
+                ).scalar_one()
+                if record.matches:
+                    connection.execute(
+                        item_matches.insert(),
+                        [
+                            {
+                                "item_id": item_id,
+                                "entry_id": m.entry_id,
+                                "list_name": m.list_name,
+                                "list_kind": m.list_kind,
+                                "signal": m.signal,
+                                "distance": m.distance,
+                                "category": m.category,
+                                "scheme": m.scheme,
+                            }
+                            for m in record.matches
+                        ],
+                    )
+
+    def finish_exhibit(self, exhibit_id: int, verification: dict | None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(exhibits)
+                .where(exhibits.c.id == exhibit_id)
+                .values(
+                    status="complete",
+                    finished_at=datetime.now(UTC),
+                    verification=json.dumps(verification) if verification else None,
+                )
+            )
+
+    def items(self, exhibit_id: int) -> Iterator[ItemRecord]:
+        """Every item of an exhibit in the order found, with its matches."""
+        with self.engine.connect() as connection:
+            matches: dict[int, list[MatchRecord]] = {}
+            for row in connection.execute(
+                select(item_matches)
+                .join(items, items.c.id == item_matches.c.item_id)
+                .where(items.c.exhibit_id == exhibit_id)
+                .order_by(item_matches.c.id)
+            ):
+                matches.setdefault(row.item_id, []).append(
+                    MatchRecord(
+                        row.entry_id, row.list_name, row.list_kind, row.signal,
+                        row.distance, row.category, row.scheme,
+                    )
+                )  # fmt: skip
+            result = connection.execution_options(yield_per=5000).execute(
+                select(items).where(items.c.exhibit_id == exhibit_id).order_by(items.c.seq)
+            )
+            for row in result:
+                record = ItemRecord(
+                    seq=row.seq,
+                    locator=row.locator,
+                    steps=json.loads(row.locator_steps),
+                    allocation=row.allocation,
+                    errors=json.loads(row.errors) if row.errors else [],
+                    matches=matches.get(row.id, []),
+                )
+                for column in _ITEM_COLUMNS[2:]:
+                    value = getattr(row, column)
+                    setattr(
+                        record, column, bytes(value) if isinstance(value, memoryview) else value
+                    )
+                yield record

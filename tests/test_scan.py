@@ -1,0 +1,211 @@
+"""``safeguard scan``: exhibits triaged end to end, counted, resumable after SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import jsonl, require_shared, run_cli
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
+    return str(tmp_path / "case.db")
+
+
+def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
+    image = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
+    hashset = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
+    run_cli("lists", "import", str(hashset), "--list", "vic", "--db", db)
+    summary = json.loads(
+        run_cli(
+            "scan", str(image), "--case", "OP-1", "--exhibit", "EX1", "--json", "--db", db
+        ).stdout
+    )
+    assert summary == {
+        "exhibit": "EX1",
+        "source": str(image.resolve()),
+        "files": 6,
+        "images": 6,
+        "videos": 0,
+        "errors": 0,
+        "known_good": 0,
+        "categories": {
+            "vics:0": {"files": 1, "unique": 1},  # checker.png
+            "vics:1": {"files": 1, "unique": 1},  # gradient.jpg
+            "vics:2": {"files": 1, "unique": 1},  # circles.jpg, deleted
+            "vics:3": {"files": 1, "unique": 1},  # stripes.jpg, carved only
+        },
+        "unknown_images": 2,  # gradient_small.jpg and notes.dat (a PNG)
+        "unknown_groups": 2,
+    }
+    connection = sqlite3.connect(db)
+    (verification,) = connection.execute("SELECT verification FROM exhibits").fetchone()
+    assert json.loads(verification)["verified"] is True
+
+
+def _photos(corpus: Path, count: int) -> list[Path]:
+    return sorted((corpus / "bsds500" / "test").glob("*.jpg"))[:count]
+
+
+def test_folder_exhibit_with_archives_copies_and_lists(db, tmp_path, corpus):
+    photos = _photos(corpus, 8)
+    exhibit = tmp_path / "exhibit"
+    (exhibit / "DCIM").mkdir(parents=True)
+    for photo in photos[:6]:
+        shutil.copyfile(photo, exhibit / "DCIM" / photo.name)
+    shutil.copyfile(photos[0], exhibit / "DCIM" / "copy-of-first.txt")  # renamed exact copy
+    with Image.open(photos[1]) as image:  # a near-duplicate of a listed photo
+        image.resize((image.width // 2, image.height // 2)).save(exhibit / "small.jpg", quality=70)
+    with zipfile.ZipFile(exhibit / "backup.zip", "w") as archive:
+        archive.write(photos[2], "old/a.jpg")
+        archive.write(photos[6], "old/new-one.jpg")
+    (exhibit / "broken.jpg").write_bytes(photos[7].read_bytes()[:3000])
+    (exhibit / "readme.txt").write_text("nothing to see\n")
+
+    hashes = {
+        p.name: jsonl(run_cli("hash", "--pdq-mode", "exact", str(p)).stdout)[0] for p in photos
+    }
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "a.txt").write_text(hashes[photos[0].name]["md5"] + "\n")
+    (lists / "b.txt").write_text(hashes[photos[1].name]["pdq"] + "\n")
+    (lists / "c.txt").write_text(hashes[photos[2].name]["sha1"] + "\n")
+    (lists / "nsrl.txt").write_text(
+        '"SHA-1","FileName"\n"'
+        + hashlib.sha1(b"nothing to see\n").hexdigest().upper()
+        + '","readme.txt"\n'
+    )
+    run_cli(
+        "lists", "import", str(lists / "a.txt"), "--list", "caid-a", "--category", "A", "--db", db
+    )
+    run_cli(
+        "lists",
+        "import",
+        str(lists / "b.txt"),
+        "--list",
+        "caid-b",
+        "--signal",
+        "pdq",
+        "--category",
+        "B",
+        "--db",
+        db,
+    )
+    run_cli(
+        "lists", "import", str(lists / "c.txt"), "--list", "caid-c", "--category", "C", "--db", db
+    )
+    run_cli("lists", "import", str(lists / "nsrl.txt"), "--list", "nsrl", "--db", db)
+
+    summary = json.loads(
+        run_cli(
+            "scan", str(exhibit), "--case", "OP-2", "--exhibit", "laptop", "--json", "--db", db
+        ).stdout
+    )
+    assert summary["files"] == 13  # 6 + copy + small + zip + 2 members + broken + readme
+    assert summary["images"] == 10  # every decodable picture (the zip, text and broken are not)
+    assert summary["errors"] == 1  # broken.jpg: an image that does not decode
+    assert summary["known_good"] == 1  # readme.txt, by NSRL-style SHA-1
+    assert summary["categories"] == {
+        "A": {"files": 2, "unique": 1},  # the photo and its renamed copy
+        "B": {"files": 2, "unique": 2},  # the listed photo and its half-size copy, by PDQ
+        "C": {"files": 2, "unique": 1},  # the photo and its copy inside the zip
+    }
+    assert summary["unknown_images"] == 4  # photos 3, 4, 5 and the zip's new one
+    assert summary["unknown_groups"] == 4
+
+
+def _scan_process(db: str, source: Path, exhibit: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "safeguard", "scan", str(source), "--case", "OP-3",
+         "--exhibit", exhibit, "--workers", "1", "--db", db],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _items(db: str, exhibit: str) -> list[tuple]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(
+            "SELECT i.locator, i.sha256, i.pdq, i.allocation FROM items i JOIN exhibits e "
+            "ON e.id = i.exhibit_id WHERE e.name = ? ORDER BY i.locator",
+            (exhibit,),
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_a_killed_scan_resumes_without_losing_or_repeating_items(db, tmp_path, corpus):
+    exhibit = tmp_path / "exhibit"
+    exhibit.mkdir()
+    photos = sorted(p for p in corpus.rglob("*.jpg") if "highres" not in p.parts)[:600]
+    for index, photo in enumerate(photos):
+        shutil.copyfile(photo, exhibit / f"{index:04d}.jpg")
+    run_cli("lists", "ls", "--db", db)  # create the store before the race below
+    scanning = _scan_process(db, exhibit, "resumed")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            partial = len(_items(db, "resumed"))
+        except sqlite3.OperationalError:
+            continue
+        if partial:
+            break
+    os.kill(scanning.pid, signal.SIGKILL)
+    scanning.wait()
+    partial = len(_items(db, "resumed"))
+    assert 0 < partial < 600, "the scan must be killed part-way"
+    assert _scan_process(db, exhibit, "resumed").wait() == 0
+    assert _scan_process(db, exhibit, "straight").wait() == 0
+
+    def within(rows):  # locators start with the exhibit's own name
+        return [(locator.split(" / ", 1)[1], *rest) for locator, *rest in rows]
+
+    resumed, straight = within(_items(db, "resumed")), within(_items(db, "straight"))
+    assert len(resumed) == 600
+    assert resumed == straight
+
+
+def test_scanning_leaves_the_exhibit_untouched(db, tmp_path, corpus):
+    exhibit = tmp_path / "exhibit"
+    exhibit.mkdir()
+    for photo in _photos(corpus, 3):
+        shutil.copyfile(photo, exhibit / photo.name)
+    with zipfile.ZipFile(exhibit / "a.zip", "w") as archive:
+        archive.write(_photos(corpus, 4)[3], "x.jpg")
+
+    def state():
+        return {
+            p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(exhibit.iterdir())
+        }
+
+    before = state()
+    run_cli("scan", str(exhibit), "--case", "OP-4", "--exhibit", "E", "--db", db)
+    assert state() == before
+
+
+def test_resuming_with_other_options_is_refused(db, tmp_path, corpus):
+    exhibit = tmp_path / "exhibit"
+    exhibit.mkdir()
+    shutil.copyfile(_photos(corpus, 1)[0], exhibit / "a.jpg")
+    run_cli("scan", str(exhibit), "--case", "OP-5", "--exhibit", "E", "--db", db)
+    done = run_cli("scan", str(exhibit), "--case", "OP-5", "--exhibit", "E", "--pdq-mode", "exact",
+                   "--db", db, check=False)  # fmt: skip
+    assert done.returncode == 2 and "same ones" in done.stderr
