@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -209,3 +211,39 @@ def test_resuming_with_other_options_is_refused(db, tmp_path, corpus):
     done = run_cli("scan", str(exhibit), "--case", "OP-5", "--exhibit", "E", "--pdq-mode", "exact",
                    "--db", db, check=False)  # fmt: skip
     assert done.returncode == 2 and "same ones" in done.stderr
+
+
+def test_csv_schedule_and_vics_case_export(db, tmp_path):
+    image = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
+    hashset = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
+    run_cli("lists", "import", str(hashset), "--list", "vic", "--db", db)
+    run_cli("scan", str(image), "--case", "OP-6", "--exhibit", "EX1", "--db", db)
+
+    schedule = run_cli("report", "--case", "OP-6", "--format", "csv", "--db", db).stdout
+    rows = list(csv.DictReader(io.StringIO(schedule)))
+    assert [(r["location"], r["allocation"], r["category"]) for r in rows] == [
+        ("EX1 / FAT12 / DCIM/_ircles.jpg", "deleted", "vics:2"),
+        ("EX1 / FAT12 / DCIM/gradient.jpg", "allocated", "vics:1"),
+        ("EX1 / FAT12 / checker.png", "allocated", "vics:0"),
+        ("EX1 / FAT12 / jpeg at byte 1,048,576 (sector 2048)", "carved", "vics:3"),
+    ]
+    assert rows[1]["md5"] == "636ef4bc9383ac988eb25e50270d4cb4" and rows[1]["list"] == "vic"
+
+    export = tmp_path / "case.json"
+    run_cli("report", "--case", "OP-6", "--format", "vics", "-o", str(export), "--db", db)
+    document = json.loads(export.read_text())
+    assert document["@odata.context"].endswith("#Cases")
+    media = {m["MD5"]: m for m in document["value"][0]["Media"]}
+    assert len(media) == 6
+    carved = media["A8FCAEBC64A1C6FCA19D1D40833A4EB8"]
+    assert carved["Category"] == 3
+    (carved_file,) = carved["MediaFiles"]
+    assert (carved_file["Unallocated"], carved_file["Deleted"], carved_file["PhysicalLocation"]) == (
+        "true", "true", 1048576,
+    )  # fmt: skip
+    deleted_file = media["17D12F275A7BD209764878CC488DF166"]["MediaFiles"][0]
+    assert (deleted_file["Deleted"], deleted_file["Unallocated"]) == ("true", "false")
+    assert media["1F74922817AA6C5C948DD7B7C0125452"]["Category"] is None  # unknown: uncategorised
+    # The export flows back in as a hash set a national database could take.
+    done = run_cli("lists", "import", str(export), "--list", "back", "--db", db)
+    assert "imported 24 entries" in done.stdout

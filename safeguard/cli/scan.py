@@ -17,12 +17,15 @@ from safeguard.errors import UsageError
 from safeguard.media.images import PdqMode
 from safeguard.store.cases import Cases
 from safeguard.store.lists import Store
+from safeguard.triage.exports import write_schedule, write_vics_case
 from safeguard.triage.report import case_report
 from safeguard.triage.scan import ScanOptions, scan_exhibit
 
 
 class ReportFormat(StrEnum):
     JSON = "json"
+    CSV = "csv"
+    VICS = "vics"
 
 
 def scan_command(
@@ -81,14 +84,20 @@ def report_command(
     output: Path = typer.Option(None, "-o", "--output", help="File to write [default: stdout]."),
     db: str = DB_OPTION,
 ) -> None:
-    """Report a case (or one exhibit of it)."""
+    """Report a case (or one exhibit of it): json summary, csv schedule, or vics case export."""
     cases = Cases(Store.open(db))
-    if not cases.exhibits(case, exhibit):
-        raise UsageError(
-            f"no scanned exhibit for case {case!r}" + (f" named {exhibit!r}" if exhibit else "")
-        )
-    text = json.dumps(case_report(cases, case, exhibit), indent=1) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    chosen = cases.exhibits(case, exhibit)
+    if not chosen:
+        named = f" named {exhibit!r}" if exhibit else ""
+        raise UsageError(f"no scanned exhibit for case {case!r}{named}")
+    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if report_format is ReportFormat.JSON:
+            out.write(json.dumps(case_report(cases, case, exhibit), indent=1) + "\n")
+        elif report_format is ReportFormat.CSV:
+            write_schedule(((e, cases.items(e.id)) for e in chosen), out)
+        else:
+            write_vics_case(case, ((e, cases.items(e.id)) for e in chosen), out)
+    finally:
+        if output:
+            out.close()

@@ -1,0 +1,164 @@
+"""Report formats beyond the JSON summary: the CSV schedule and the VICS case export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable
+from typing import TextIO
+
+from safeguard import __version__
+from safeguard.store.cases import Exhibit, ItemRecord, MatchRecord
+from safeguard.store.categories import SEVERITY, Scheme, report_key
+from safeguard.triage.report import ALERT_KINDS
+
+SCHEDULE_COLUMNS = (
+    "exhibit", "location", "allocation", "md5", "sha1", "sha256", "list", "category", "distance",
+)  # fmt: skip
+CONTEXT_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
+_CARVED_AT = re.compile(r"at byte ([\d,]+)")
+
+
+def strongest(matches: Iterable[MatchRecord]) -> MatchRecord | None:
+    """The alert match that decides how a file is counted: most severe, then nearest."""
+    alerts = [m for m in matches if m.list_kind in ALERT_KINDS]
+
+    def rank(match: MatchRecord) -> tuple[int, int]:
+        order = SEVERITY[Scheme(match.scheme)]
+        grade = order.index(match.category) if match.category in order else len(order)
+        return grade, match.distance
+
+    return min(alerts, key=rank) if alerts else None
+
+
+def write_schedule(exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]], out: TextIO) -> int:
+    """One row per matched file, under the match that decides its count."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SCHEDULE_COLUMNS)
+    rows = 0
+    for exhibit, records in exhibits:
+        for record in records:
+            match = strongest(record.matches)
+            if match is None:
+                continue
+            writer.writerow(
+                [
+                    exhibit.name,
+                    record.locator,
+                    record.allocation,
+                    *(
+                        value.hex() if value else ""
+                        for value in (record.md5, record.sha1, record.sha256)
+                    ),
+                    match.list_name,
+                    report_key(match.scheme, match.category),
+                    match.distance,
+                ]
+            )
+            rows += 1
+    return rows
+
+
+def write_vics_case(
+    case: str, exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]], out: TextIO
+) -> int:
+    """A VICS 2.0 case export: one Media per distinct picture or video, one MediaFile per copy."""
+    media: dict[bytes, dict] = {}
+    for exhibit, records in exhibits:
+        for record in records:
+            if record.sha256 is None or not (record.type or "").startswith(("image/", "video/")):
+                continue
+            entry = media.get(record.sha256)
+            if entry is None:
+                entry = media[record.sha256] = _media(len(media) + 1, record)
+            _grade(entry, record.matches)
+            entry["MediaFiles"].append(_media_file(exhibit, record))
+    document = {
+        "@odata.context": CONTEXT_CASES,
+        "value": [
+            {
+                "CaseID": 1,
+                "CaseNumber": case,
+                "SourceApplicationName": "Safeguard",
+                "SourceApplicationVersion": __version__,
+                "Media": list(media.values()),
+            }
+        ],
+    }
+    json.dump(document, out, indent=1)
+    out.write("\n")
+    return len(media)
+
+
+def _media(media_id: int, record: ItemRecord) -> dict:
+    alternatives = [{"HashName": "SHA256", "HashValue": record.sha256.hex()}]
+    if record.pdq is not None:
+        alternatives.append({"HashName": "PDQ", "HashValue": record.pdq.hex()})
+    return {
+        "MediaID": media_id,
+        "Category": None,
+        "MD5": record.md5.hex().upper() if record.md5 else None,
+        "SHA1": record.sha1.hex().upper() if record.sha1 else None,
+        "MediaSize": record.size,
+        "MimeType": record.type,
+        "IsPrecategorized": "false",
+        "AlternativeHashes": alternatives,
+        "MediaFiles": [],
+    }
+
+
+def _grade(entry: dict, matches: Iterable[MatchRecord]) -> None:
+    # Only Project VIC codes can be written as a VICS Category; UK grades stay in Tags.
+    vics = [m.category for m in matches if m.list_kind in ALERT_KINDS and m.scheme == "vics"]
+    order = SEVERITY[Scheme.VICS]
+    graded = [c for c in [*vics, _code(entry["Category"])] if c is not None]
+    if graded:
+        entry["Category"] = int(min(graded, key=order.index))
+        entry["IsPrecategorized"] = "true"
+    uk = sorted(
+        {
+            m.category
+            for m in matches
+            if m.list_kind in ALERT_KINDS and m.scheme == "uk" and m.category
+        }
+    )
+    if uk:
+        entry["Tags"] = sorted({*entry.get("Tags", []), *(f"UK Category {c}" for c in uk)})
+
+
+def _code(category: int | None) -> str | None:
+    return None if category is None else str(category)
+
+
+def _media_file(exhibit: Exhibit, record: ItemRecord) -> dict:
+    path_steps = [step["name"] for step in record.steps[1:] if step["kind"] != "filesystem"]
+    file_path = "\\".join(path_steps)  # VICS paths use Windows separators
+    name = record.steps[-1]["name"].rsplit("/", 1)[-1]
+    carved = record.allocation == "carved"
+    media_file = {
+        "MD5": record.md5.hex().upper() if record.md5 else None,
+        "FileName": name,
+        "FilePath": file_path,
+        "Created": _iso(record.created),
+        "Written": _iso(record.modified),
+        "Accessed": _iso(record.accessed),
+        "Unallocated": "true" if carved else "false",
+        "Deleted": "true" if record.allocation in ("deleted", "carved") else "false",
+        "SourceID": exhibit.name,
+    }
+    if carved and (found := _CARVED_AT.search(record.locator)):
+        media_file["PhysicalLocation"] = int(found.group(1).replace(",", ""))
+    containers = [
+        s
+        for s in record.steps[1:-1]
+        if s["kind"] in ("file", "zip", "tar", "7z", "gzip", "bzip2", "xz")
+    ]
+    if containers:
+        media_file["ParentFileName"] = containers[-1]["name"].rsplit("/", 1)[-1]
+        media_file["ParentFilePath"] = containers[-1]["name"]
+    return media_file
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
