@@ -238,9 +238,8 @@ def test_csv_schedule_and_vics_case_export(db, tmp_path):
     carved = media["A8FCAEBC64A1C6FCA19D1D40833A4EB8"]
     assert carved["Category"] == 3
     (carved_file,) = carved["MediaFiles"]
-    assert (carved_file["Unallocated"], carved_file["Deleted"], carved_file["PhysicalLocation"]) == (
-        "true", "true", 1048576,
-    )  # fmt: skip
+    flags = (carved_file["Unallocated"], carved_file["Deleted"], carved_file["PhysicalLocation"])
+    assert flags == ("true", "true", 1048576)
     deleted_file = media["17D12F275A7BD209764878CC488DF166"]["MediaFiles"][0]
     assert (deleted_file["Deleted"], deleted_file["Unallocated"]) == ("true", "false")
     assert media["1F74922817AA6C5C948DD7B7C0125452"]["Category"] is None  # unknown: uncategorised
