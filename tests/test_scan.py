@@ -246,3 +246,50 @@ def test_csv_schedule_and_vics_case_export(db, tmp_path):
     # The export flows back in as a hash set a national database could take.
     done = run_cli("lists", "import", str(export), "--list", "back", "--db", db)
     assert "imported 24 entries" in done.stdout
+
+
+def _chromium() -> str:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed")
+    return binary
+
+
+def test_html_report_is_self_contained_and_renders_in_chromium(db, tmp_path):
+    image = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
+    hashset = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
+    run_cli("lists", "import", str(hashset), "--list", "vic", "--db", db)
+    run_cli("scan", str(image), "--case", "OP-7", "--exhibit", "EX1", "--db", db)
+    report = tmp_path / "report.html"
+    run_cli("report", "--case", "OP-7", "--format", "html", "-o", str(report), "--db", db)
+    html = report.read_text()
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    assert html.count("<img") == 2  # the two unknown pictures' thumbnails, nothing graded
+    assert "<svg" in html and "verified" in html
+
+    chromium = _chromium()
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [chromium, *flags, "--window-size=1000,1400", f"--screenshot={shot}", report.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and shot.stat().st_size > 10_000
+    dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", report.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "Unknown images: 2 in 2 families" in dom
+    with Image.open(shot) as screenshot:
+        assert screenshot.size == (1000, 1400)
+        assert screenshot.convert("L").getextrema() != (255, 255)  # something was drawn

@@ -18,6 +18,7 @@ from safeguard.media.images import PdqMode
 from safeguard.store.cases import Cases
 from safeguard.store.lists import Store
 from safeguard.triage.exports import write_schedule, write_vics_case
+from safeguard.triage.html import render
 from safeguard.triage.report import case_report
 from safeguard.triage.scan import ScanOptions, scan_exhibit
 
@@ -25,6 +26,7 @@ from safeguard.triage.scan import ScanOptions, scan_exhibit
 class ReportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
+    HTML = "html"
     VICS = "vics"
 
 
@@ -84,7 +86,7 @@ def report_command(
     output: Path = typer.Option(None, "-o", "--output", help="File to write [default: stdout]."),
     db: str = DB_OPTION,
 ) -> None:
-    """Report a case (or one exhibit of it): json summary, csv schedule, or vics case export."""
+    """Report a case (or one exhibit): json summary, csv schedule, html, or vics case export."""
     cases = Cases(Store.open(db))
     chosen = cases.exhibits(case, exhibit)
     if not chosen:
@@ -96,6 +98,8 @@ def report_command(
             out.write(json.dumps(case_report(cases, case, exhibit), indent=1) + "\n")
         elif report_format is ReportFormat.CSV:
             write_schedule(((e, cases.items(e.id)) for e in chosen), out)
+        elif report_format is ReportFormat.HTML:
+            out.write(render(case, ((e, list(cases.items(e.id))) for e in chosen)))
         else:
             write_vics_case(case, ((e, cases.items(e.id)) for e in chosen), out)
     finally:

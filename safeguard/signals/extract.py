@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from safeguard.errors import ItemError, SourceError, UnsupportedMediaError
 from safeguard.media.images import DecodeLimits, PdqMode, open_image, pdq_raster
+from safeguard.media.thumbnails import review_thumbnail
 from safeguard.media.types import MEDIA_EXTENSIONS, SNIFF_BYTES, MediaKind, MediaType, sniff
 from safeguard.signals import CRYPTOGRAPHIC, PDQ, PerceptualHash
 from safeguard.sources.files import open_evidence
@@ -30,6 +31,7 @@ class HashOptions:
     dihedral: bool = False
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     in_memory_max: int = 256 << 20  # images up to this size are read once and decoded from memory
+    thumbnail: bool = False  # also make a blurred greyscale review thumbnail
 
 
 @dataclass(slots=True)
@@ -42,6 +44,7 @@ class FileHashes:
     width: int | None = None
     height: int | None = None
     error: str | None = None
+    thumbnail: bytes | None = None  # only when asked for: see media.thumbnails
 
 
 Opener = Callable[[], BinaryIO]
@@ -117,6 +120,8 @@ def _hash_image(
             result.width, result.height = image.size
             raster = pdq_raster(image, options.pdq_mode)
     result.pdq = PDQ.hash_raster(raster, dihedral=options.dihedral)
+    if options.thumbnail:
+        result.thumbnail = review_thumbnail(raster)
 
 
 def _extension(name: str) -> str:

@@ -51,6 +51,7 @@ class ItemRecord:
     created: datetime | None = None
     errors: list[str] = field(default_factory=list)
     matches: list[MatchRecord] = field(default_factory=list)
+    thumbnail: bytes | None = None  # kept only for images that matched no list
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class Exhibit:
 
 _ITEM_COLUMNS = (
     "seq", "locator", "allocation", "size", "type", "md5", "sha1", "sha256", "pdq",
-    "pdq_quality", "width", "height", "modified", "accessed", "changed", "created",
+    "pdq_quality", "width", "height", "modified", "accessed", "changed", "created", "thumbnail",
 )  # fmt: skip
 
 

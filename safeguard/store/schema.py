@@ -121,6 +121,7 @@ items = Table(
     Column("changed", DateTime(timezone=True), nullable=True),
     Column("created", DateTime(timezone=True), nullable=True),
     Column("errors", Text, nullable=True),  # JSON list of messages
+    Column("thumbnail", LargeBinary, nullable=True),  # blurred, greyscale; unknown images only
     # A resumed scan inserts each item once: the locator is the item's identity.
     UniqueConstraint("exhibit_id", "locator", name="uq_items_exhibit_locator"),
     Index("ix_items_sha256", "sha256"),

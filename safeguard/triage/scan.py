@@ -101,7 +101,7 @@ def scan_exhibit(
     items, verify = open_source(source, exhibit)
     done = cases.done_locators(state.id)
     matcher = Matcher(store)
-    hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True)
+    hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
     jobs = _jobs(
         expand_archives(items, ArchiveLimits(max_depth=options.archive_depth)),
         done,
@@ -215,4 +215,6 @@ def _complete(job: _Job, seen: dict[bytes, FileHashes], matcher: Matcher) -> Ite
         MatchRecord(m.entry, m.list, m.kind.value, m.signal, m.distance, m.category, m.scheme.value)
         for m in (*result.alerts, *result.known_good)
     ]
+    if not record.matches:  # a reviewer may need to see it: never a graded picture
+        record.thumbnail = hashes.thumbnail
     return record

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("changed", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created", sa.DateTime(timezone=True), nullable=True),
         sa.Column("errors", sa.Text, nullable=True),
+        sa.Column("thumbnail", sa.LargeBinary, nullable=True),
         sa.UniqueConstraint("exhibit_id", "locator", name="uq_items_exhibit_locator"),
     )
     op.create_index("ix_items_sha256", "items", ["sha256"])
