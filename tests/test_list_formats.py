@@ -300,3 +300,12 @@ def test_nsrl_import_through_the_store_is_known_good_and_collapsed(store, tmp_pa
         collapse_duplicates=True,
     )
     assert (report.imported, report.collapsed_duplicates) == (1, 2)
+
+
+def test_csv_whose_first_column_is_a_signal_name_is_not_hma(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text(f"md5,pdq,category\n{_hex(16)},{_hex(32)},A\n")
+    assert detect_format(path) == "csv"
+    headerless = tmp_path / "bank.csv"
+    headerless.write_text(f"pdq,{_hex(32)}\n")
+    assert detect_format(headerless) == "hma"

@@ -66,11 +66,19 @@ class ArchiveLimitError(Exception):
 
 
 def expand_archives(items: Iterable[Item], limits: ArchiveLimits | None = None) -> Iterator[Item]:
-    """Yield every item and, after each archive, its members (recursively)."""
+    """Yield every item; an archive's members (recursively) come just before the archive.
+
+    Members first, so that whatever opening the archive revealed (damage, a bomb,
+    nesting too deep) is already on the archive item when it is handed on.
+    """
     limits = limits or ArchiveLimits()
     for item in items:
-        yield item
-        yield from _members_of(item, limits)
+        yield from _with_members(item, limits)
+
+
+def _with_members(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
+    yield from _members_of(item, limits)
+    yield item
 
 
 def _members_of(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
@@ -90,8 +98,7 @@ def _members_of(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
     budget = _Budget(limits, item.size)
     try:
         for member in reader(item, limits, budget):
-            yield member
-            yield from _members_of(member, limits)
+            yield from _with_members(member, limits)
     except ArchiveLimitError as error:
         item.errors.append(str(error))
     except (

@@ -243,6 +243,17 @@ class _TskReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True  # TSK reads at any offset: archives inside images need this
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._offset, io.SEEK_END: self._size}[whence]
+        self._offset = max(0, base + offset)
+        return self._offset
+
+    def tell(self) -> int:
+        return self._offset
+
     def readinto(self, buffer) -> int:
         remaining = self._size - self._offset
         if remaining <= 0:

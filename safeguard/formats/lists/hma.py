@@ -39,5 +39,14 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
 
 
 def looks_like_hma(first_line: str) -> bool:
-    first = first_line.strip().lower().split(",")[0]
-    return first == "signal_type" or first in _SIGNAL_NAMES
+    """A ``signal_type`` header, or a first row like ``pdq,<hex>`` (not a CSV header)."""
+    cells = [cell.strip().lower() for cell in first_line.split(",")]
+    if cells[0] == "signal_type":
+        return True
+    if cells[0] not in _SIGNAL_NAMES or len(cells) < 2:
+        return False
+    try:
+        bytes.fromhex(cells[1])
+    except ValueError:
+        return False  # e.g. "md5,pdq,category": a CSV header naming hash columns
+    return bool(cells[1])
