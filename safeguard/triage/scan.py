@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import io
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -102,13 +103,14 @@ def scan_exhibit(
     done = cases.done_locators(state.id)
     matcher = Matcher(store)
     hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
+    recent = _RecentContent()
     jobs = _jobs(
         expand_archives(items, ArchiveLimits(max_depth=options.archive_depth)),
         done,
         cases.next_seq(state.id),
         hash_options,
+        recent,
     )
-    seen: dict[bytes, FileHashes] = {}
     batch: list[ItemRecord] = []
     flushed = time.monotonic()
     for job in ordered_map(
@@ -117,7 +119,7 @@ def scan_exhibit(
         workers=workers or default_workers(),
         on_crash=_crashed,
     ):
-        record = _complete(job, seen, matcher)
+        record = _complete(job, recent, matcher)
         batch.append(record)
         if on_item is not None:
             on_item(record)
@@ -129,8 +131,9 @@ def scan_exhibit(
     return state.id
 
 
-def _jobs(items: Iterator[Item], done: set[str], seq: int, options: HashOptions) -> Iterator[_Job]:
-    first_seen: set[bytes] = set()
+def _jobs(
+    items: Iterator[Item], done: set[str], seq: int, options: HashOptions, recent: _RecentContent
+) -> Iterator[_Job]:
     for item in items:
         key = str(item.locator)
         if key in done:
@@ -163,10 +166,9 @@ def _jobs(items: Iterator[Item], done: set[str], seq: int, options: HashOptions)
             yield _Job(record, None)
             continue
         digest = hashlib.sha256(data).digest()
-        if digest in first_seen:
+        if recent.claim(digest):
             yield _Job(record, None, copy_of=digest)
         else:
-            first_seen.add(digest)
             yield _Job(record, data)
 
 
@@ -184,22 +186,57 @@ def _crashed(job: _Job, reason: str) -> _Job:
     return job
 
 
-def _complete(job: _Job, seen: dict[bytes, FileHashes], matcher: Matcher) -> ItemRecord:
+_CONTENT_FIELDS = ("size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height")
+
+
+class _RecentContent:
+    """What the scan learnt about recently seen content, by SHA-256, in bounded memory.
+
+    A copy of content still remembered reuses the first copy's hashes and matches
+    (same bytes, same matches) instead of being decoded again. Content forgotten
+    (beyond ``capacity`` distinct contents) is simply hashed again: slower, never wrong.
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:  # ~60 MiB at most, thumbnails included
+        self.capacity = capacity
+        self._known: OrderedDict[bytes, ItemRecord | None] = OrderedDict()
+
+    def claim(self, digest: bytes) -> bool:
+        """True when this content was seen recently (its first copy is, or was, hashed)."""
+        if digest in self._known:
+            self._known.move_to_end(digest)
+            return True
+        self._known[digest] = None
+        if len(self._known) > self.capacity:
+            self._known.popitem(last=False)
+        return False
+
+    def remember(self, record: ItemRecord) -> None:
+        if record.sha256 in self._known:
+            self._known[record.sha256] = record
+
+    def recall(self, digest: bytes) -> ItemRecord | None:
+        return self._known.get(digest)
+
+
+def _complete(job: _Job, recent: _RecentContent, matcher: Matcher) -> ItemRecord:
     record = job.record
-    hashes = job.hashes
     if job.copy_of is not None:
-        original = seen.get(job.copy_of)
+        original = recent.recall(job.copy_of)
         if original is None:
             record.errors.append("same bytes as an earlier item that could not be hashed")
             return record
-        hashes = dataclasses.replace(original, path=record.locator)
+        for name in _CONTENT_FIELDS:
+            setattr(record, name, getattr(original, name))
+        record.errors.extend(e for e in original.errors if e not in record.errors)
+        record.matches = list(original.matches)
+        record.thumbnail = original.thumbnail
+        return record
+    hashes = job.hashes
     if hashes is None:
         if not record.errors:
             record.errors.append("not readable")
         return record
-    sha256 = hashes.digests.get("sha256")
-    if sha256 is not None and job.copy_of is None:
-        seen[sha256] = hashes
     record.size = hashes.size if hashes.size is not None else record.size
     record.type = hashes.media_type.mime if hashes.media_type else None
     record.md5, record.sha1, record.sha256 = (
@@ -217,4 +254,7 @@ def _complete(job: _Job, seen: dict[bytes, FileHashes], matcher: Matcher) -> Ite
     ]
     if not record.matches:  # a reviewer may need to see it: never a graded picture
         record.thumbnail = hashes.thumbnail
+    recent.remember(
+        dataclasses.replace(record, errors=[e for e in record.errors if e == hashes.error])
+    )
     return record
