@@ -1,72 +1,118 @@
-"""``safeguard demo``: the main job end to end on bundled, benign, synthetic pictures."""
+"""``safeguard demo``: the main job end to end on bundled, benign, synthetic pictures.
+
+It draws a small exhibit (a folder with copies, a zip and a damaged file, and a
+camera-card disk image with a deleted picture and one only in free space),
+grades some of its pictures in demo lists (a "Category A" here is a label on a
+drawn sunset), scans both with the store in the demo folder, and writes the
+HTML and JSON reports. Nothing in it is, or depicts, a person.
+"""
 
 from __future__ import annotations
 
-from functools import partial
+import json
+import shutil
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.demo.pictures import write_demo_folder
-from safeguard.formats.hash_records import JsonLinesWriter
-from safeguard.parallel import default_workers, ordered_map
-from safeguard.signals import PDQ
-from safeguard.signals.extract import FileHashes, HashOptions, hash_file
+from safeguard.cli.common import WORKERS_OPTION
+from safeguard.demo.pictures import write_demo_card, write_demo_folder
+from safeguard.media.images import PdqMode
+from safeguard.signals.extract import HashOptions, hash_file
+from safeguard.store import ListKind, ListSpec, NewEntry, Store
+from safeguard.store.cases import Cases
+from safeguard.triage.html import render
+from safeguard.triage.report import case_report
+from safeguard.triage.scan import scan_exhibit
+
+CASE = "DEMO"
 
 
 def demo_command(
     out: Path = typer.Option(Path("safeguard-demo"), "--out", help="Folder for the demo files."),
-    workers: int = typer.Option(None, "--workers", min=1),
+    workers: int = WORKERS_OPTION,
 ) -> None:
-    """Draw a small benign exhibit, hash it, and show what Safeguard sees."""
+    """Draw a benign exhibit, grade some pictures in demo lists, scan it, write the reports."""
     console = Console()
-    exhibit = out / "exhibit"
-    files = write_demo_folder(exhibit)
-    options = HashOptions(dihedral=True)
-    results = list(
-        ordered_map(
-            partial(hash_file, options=options),
-            [str(path) for path in files],
-            workers=workers or default_workers(),
-            on_crash=lambda path, reason: FileHashes(path, error=reason),
-        )
-    )
-    records = out / "hashes.jsonl"
-    with records.open("w", encoding="utf-8") as handle:
-        writer = JsonLinesWriter(handle)
-        for hashes in results:
-            writer.write(hashes)
+    for old in (
+        "exhibit",
+        "camera-card.img",
+        "demo.db",
+        "demo.db-wal",
+        "demo.db-shm",
+        "demo.db.index",
+    ):
+        path = out / old
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    folder = out / "exhibit"
+    write_demo_folder(folder)
+    card = write_demo_card(out / "camera-card.img")
 
-    originals = [r for r in results if r.pdq and Path(r.path).parent == exhibit]
-    table = Table(title=f"Demo exhibit: {exhibit}")
-    for column in ("file", "type", "size", "PDQ", "quality", "nearest original", "note"):
+    store = Store.open(str(out / "demo.db"))
+    _demo_lists(store, folder)
+    with console.status("scanning the demo exhibits"):
+        scan_exhibit(store, folder, CASE, "folder", workers=workers)
+        scan_exhibit(store, card, CASE, "camera-card", workers=workers)
+    cases = Cases(store)
+    report = case_report(cases, CASE)
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    exhibits = [(e, list(cases.items(e.id))) for e in cases.exhibits(CASE)]
+    (out / "report.html").write_text(render(CASE, exhibits), encoding="utf-8")
+
+    table = Table(title=f"Case {CASE}: what an officer no longer has to look at")
+    for column in (
+        "exhibit",
+        "files",
+        "images",
+        "errors",
+        "known good",
+        "graded matches",
+        "unknown (families)",
+    ):
         table.add_column(column)
-    for hashes in results:
-        nearest = _nearest_original(hashes, originals) if hashes.pdq else None
+    for summary in report["exhibits"]:
+        graded = ", ".join(f"{k}: {v['files']}" for k, v in summary["categories"].items()) or "-"
         table.add_row(
-            str(Path(hashes.path).relative_to(exhibit)),
-            hashes.media_type.mime if hashes.media_type else "-",
-            f"{hashes.size:,}" if hashes.size is not None else "-",
-            PDQ.to_text(hashes.pdq.value)[:16] + "…" if hashes.pdq else "-",
-            str(hashes.pdq.quality) if hashes.pdq else "-",
-            nearest or "-",
-            hashes.error or "",
+            summary["exhibit"],
+            str(summary["files"]),
+            str(summary["images"]),
+            str(summary["errors"]),
+            str(summary["known_good"]),
+            graded,
+            f"{summary['unknown_images']} ({summary['unknown_groups']})",
         )
     console.print(table)
-    console.print(f"Records written to [bold]{records}[/bold] (one JSON object per file).")
+    console.print(
+        f"HTML report (blurred thumbnails of unknown pictures only): [bold]{out / 'report.html'}"
+    )
+    console.print(f"JSON report: [bold]{out / 'report.json'}[/bold]; store: {out / 'demo.db'}")
 
 
-def _nearest_original(hashes: FileHashes, originals: list[FileHashes]) -> str | None:
-    assert hashes.pdq is not None and hashes.pdq.dihedral is not None
-    best: tuple[int, str] | None = None
-    for original in originals:
-        if original.path == hashes.path or original.pdq is None:
-            continue
-        distance = min(PDQ.distance(v, original.pdq.value) for v in hashes.pdq.dihedral.values())
-        if best is None or distance < best[0]:
-            best = (distance, Path(original.path).name)
-    if best is None or best[0] > PDQ.default_threshold:
-        return None
-    return f"{best[1]} ({best[0]} bits)"
+def _demo_lists(store: Store, folder: Path) -> None:
+    """Grade some drawn scenes A, B and C; mark the readme as known-good software."""
+
+    def hashes(name: str):
+        return hash_file(str(folder / name), HashOptions(pdq_mode=PdqMode.EXACT))
+
+    sunset, clouds, mountains = hashes("sunset.jpg"), hashes("clouds.jpg"), hashes("mountains.jpg")
+    rings, tiles = hashes("rings.jpg"), hashes("tiles.jpg")
+    graded = [
+        NewEntry("md5", sunset.digests["md5"], "A", record=1),  # exact copies only
+        NewEntry("pdq", clouds.pdq.value, "A", record=2),  # any near copy, renamed or carved
+        NewEntry("pdq", mountains.pdq.value, "B", record=3),  # rotated copies too (dihedral)
+        NewEntry("sha1", rings.digests["sha1"], "C", record=4),
+        NewEntry("pdq", tiles.pdq.value, "C", record=5),  # the card's deleted copy
+    ]
+    store.import_entries("demo-graded", graded, spec=ListSpec(importer="safeguard demo"))
+    readme = hashes("damaged/readme.txt")
+    store.import_entries(
+        "demo-known-good",
+        [NewEntry("sha1", readme.digests["sha1"], record=1)],
+        spec=ListSpec(kind=ListKind.KNOWN_GOOD, importer="safeguard demo"),
+    )

@@ -7,11 +7,15 @@ its lists from what it drew rather than shipping hashes.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from safeguard.demo.fat12 import DiskFile, build_image
 
 Size = tuple[int, int]
 
@@ -135,6 +139,12 @@ def write_demo_folder(folder: Path) -> list[Path]:
     save(pictures["tiles"].quantize(64), "copies/tiles-palette.gif")
     # A picture saved under a misleading name: found by its bytes, not its extension.
     save(pictures["clouds"], "copies/notes.txt", format="JPEG", quality=85)
+    with zipfile.ZipFile(folder / "backup.zip", "w") as archive:
+        for name in ("rings", "meadow"):
+            buffer = io.BytesIO()
+            pictures[name].resize((800, 600)).save(buffer, "JPEG", quality=80)
+            archive.writestr(f"old phone/{name}.jpg", buffer.getvalue())
+    written.append(folder / "backup.zip")
     truncated = folder / "damaged/meadow-truncated.jpg"
     truncated.parent.mkdir(exist_ok=True)
     truncated.write_bytes((folder / "meadow.jpg").read_bytes()[:20_000])
@@ -143,3 +153,20 @@ def write_demo_folder(folder: Path) -> list[Path]:
     readme.write_text("Demo exhibit: synthetic landscapes and patterns only.\n")
     written.append(readme)
     return written
+
+
+def write_demo_card(path: Path) -> Path:
+    """A camera card image: two pictures, one deleted, and one only in free space."""
+
+    def jpeg(name: str) -> bytes:
+        buffer = io.BytesIO()
+        draw_scene(name, (400, 300)).save(buffer, "JPEG", quality=85)
+        return buffer.getvalue()
+
+    files = [
+        DiskFile("SUNSET.JPG", jpeg("sunset")),
+        DiskFile("TILES.JPG", jpeg("tiles"), deleted=True),
+        DiskFile("MEADOW.JPG", jpeg("meadow")),
+    ]
+    path.write_bytes(build_image(files, unallocated=[jpeg("clouds")]))
+    return path
