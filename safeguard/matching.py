@@ -59,17 +59,23 @@ class Matcher:
         self.store = store
         self.pdq_index = pdq_index if pdq_index is not None else PdqIndex(store)
         self.only_lists = set(lists) if lists else None
+        self._radius: int | None = None
+        self._radius_at = -1.0
         if self.only_lists:
             for name in self.only_lists:
                 store.get_list(name)  # a misspelt --list fails loudly, not silently empty
 
     def radius(self) -> int:
-        thresholds = [
-            hash_list.pdq_threshold
-            for hash_list in self.store.lists()
-            if hash_list.enabled and hash_list.pdq_threshold is not None
-        ]
-        return max([PDQ.default_threshold, *thresholds])
+        """The largest PDQ threshold of any enabled list (re-read with the index's refresh)."""
+        if self._radius is None or self._radius_at != self.pdq_index.refreshed_at:
+            thresholds = [
+                hash_list.pdq_threshold
+                for hash_list in self.store.lists()
+                if hash_list.enabled and hash_list.pdq_threshold is not None
+            ]
+            self._radius = max([PDQ.default_threshold, *thresholds])
+            self._radius_at = self.pdq_index.refreshed_at
+        return self._radius
 
     def match_file(self, hashes: FileHashes, *, dihedral: bool = False) -> MatchResult:
         pdq_values: list[bytes] = []
@@ -86,9 +92,8 @@ class Matcher:
     ) -> MatchResult:
         """Hits for exact (signal, value) pairs and for PDQ values (variants of one picture)."""
         result = MatchResult()
-        for signal, value in exact:
-            for hit in self.store.lookup(signal, [value]):
-                self._add(result, hit, 0)
+        for hit in self.store.lookup_many(list(exact)):
+            self._add(result, hit, 0)
         if pdq_values:
             candidates = self.pdq_index.search(pdq_values, self.radius())
             for hit in self.store.entries_by_id(list(candidates)):

@@ -154,36 +154,42 @@ class Cases:
         """Write a batch of items and their matches in one transaction."""
         if not records:
             return
+        rows = [
+            {
+                "exhibit_id": exhibit_id,
+                "locator_steps": json.dumps(record.steps),
+                "errors": json.dumps(record.errors) if record.errors else None,
+                **{column: getattr(record, column) for column in _ITEM_COLUMNS},
+            }
+            for record in records
+        ]
         with self.engine.begin() as connection:
-            for record in records:
-                values = {column: getattr(record, column) for column in _ITEM_COLUMNS}
-                item_id = connection.execute(
-                    items.insert()
-                    .values(
-                        exhibit_id=exhibit_id,
-                        locator_steps=json.dumps(record.steps),
-                        errors=json.dumps(record.errors) if record.errors else None,
-                        **values,
-                    )
-                    .returning(items.c.id)
-                ).scalar_one()
-                if record.matches:
-                    connection.execute(
-                        item_matches.insert(),
-                        [
-                            {
-                                "item_id": item_id,
-                                "entry_id": m.entry_id,
-                                "list_name": m.list_name,
-                                "list_kind": m.list_kind,
-                                "signal": m.signal,
-                                "distance": m.distance,
-                                "category": m.category,
-                                "scheme": m.scheme,
-                            }
-                            for m in record.matches
-                        ],
-                    )
+            connection.execute(items.insert(), rows)
+            matched = {record.locator: record for record in records if record.matches}
+            if not matched:
+                return
+            ids = connection.execute(
+                select(items.c.locator, items.c.id).where(
+                    items.c.exhibit_id == exhibit_id, items.c.locator.in_(list(matched))
+                )
+            )
+            connection.execute(
+                item_matches.insert(),
+                [
+                    {
+                        "item_id": item_id,
+                        "entry_id": m.entry_id,
+                        "list_name": m.list_name,
+                        "list_kind": m.list_kind,
+                        "signal": m.signal,
+                        "distance": m.distance,
+                        "category": m.category,
+                        "scheme": m.scheme,
+                    }
+                    for locator, item_id in ids
+                    for m in matched[locator].matches
+                ],
+            )
 
     def finish_exhibit(self, exhibit_id: int, verification: dict | None) -> None:
         with self.engine.begin() as connection:

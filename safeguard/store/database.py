@@ -10,7 +10,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from safeguard.errors import UsageError
 from safeguard.store.schema import store_info
@@ -32,9 +31,9 @@ def database_url(db: str | None) -> str:
 
 def create_store_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        # One connection per use: SQLite connections are cheap, and a pool would keep
-        # file handles (and WAL readers) open across forked worker processes.
-        engine = create_engine(url, poolclass=NullPool)
+        # Pooled: opening a connection and setting its pragmas costs more than most
+        # queries. Forked workers drop the pool (see Store), so no handle is shared.
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):

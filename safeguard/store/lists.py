@@ -318,10 +318,20 @@ class Store:
 
     def lookup(self, signal: str, values: Sequence[bytes]) -> list[EntryHit]:
         """Active entries of enabled lists holding any of ``values`` exactly."""
-        if not values:
+        return self.lookup_many([(signal, value) for value in set(values)])
+
+    def lookup_many(self, pairs: Sequence[tuple[str, bytes]]) -> list[EntryHit]:
+        """Active entries of enabled lists holding any (signal, value) pair: one query."""
+        if not pairs:
             return []
-        condition = and_(entries.c.signal == signal, entries.c.value.in_(list(set(values))))
-        return self._hits(condition)
+        return self._hits(
+            or_(
+                *(
+                    and_(entries.c.signal == signal, entries.c.value == value)
+                    for signal, value in pairs
+                )
+            )
+        )
 
     def entries_by_id(self, ids: Sequence[int]) -> list[EntryHit]:
         """Active entries of enabled lists among ``ids`` (index candidates)."""

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from safeguard.errors import UsageError
+from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
 from safeguard.media.images import PdqMode
 from safeguard.media.types import SNIFF_BYTES, MediaKind, sniff
@@ -101,7 +102,8 @@ def scan_exhibit(
         return state.id
     items, verify = open_source(source, exhibit)
     done = cases.done_locators(state.id)
-    matcher = Matcher(store)
+    # Lists rarely change during a scan: look for new entries every few seconds, not per file.
+    matcher = Matcher(store, PdqIndex(store, max_staleness=5.0))
     hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
     recent = _RecentContent()
     jobs = _jobs(
