@@ -9,10 +9,17 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from safeguard.cli.common import DB_OPTION, WORKERS_OPTION
-from safeguard.cli.progress import FileRateColumn, stderr_is_terminal
+from safeguard.cli.progress import stderr_is_terminal
 from safeguard.errors import UsageError
 from safeguard.media.images import PdqMode
 from safeguard.store.cases import Cases
@@ -20,7 +27,7 @@ from safeguard.store.lists import Store
 from safeguard.triage.exports import write_schedule, write_vics_case
 from safeguard.triage.html import render
 from safeguard.triage.report import case_report
-from safeguard.triage.scan import ScanOptions, scan_exhibit
+from safeguard.triage.scan import ScanOptions, is_top_level, plan, scan_exhibit
 
 
 class ReportFormat(StrEnum):
@@ -43,21 +50,25 @@ def scan_command(
     store = Store.open(db)
     options = ScanOptions(pdq_mode=pdq_mode)
     if stderr_is_terminal():
+        listed, total = plan(source)
         progress = Progress(
             TextColumn(f"[bold]scanning {exhibit}"),
             BarColumn(),
-            TextColumn("{task.completed:,} files  {task.fields[megabytes]:,.1f} MB"),
-            FileRateColumn(),
-            TimeElapsedColumn(),
+            TextColumn(f"{{task.fields[files]:,}} files ({listed:,} listed)"),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
             console=Console(stderr=True),
         )
         with progress:
-            task = progress.add_task("scan", total=None, megabytes=0.0)
-            done = {"bytes": 0}
+            # Progress is counted in bytes of the source's own files (archive members
+            # are extra work inside them), so the ETA holds for any mix of sizes.
+            task = progress.add_task("scan", total=max(total, 1), files=0)
 
             def advance(record) -> None:
-                done["bytes"] += record.size or 0
-                progress.update(task, advance=1, megabytes=done["bytes"] / 1e6)
+                progress.update(task, files=progress.tasks[0].fields["files"] + 1)
+                if is_top_level(record):
+                    progress.update(task, advance=record.size or 0)
 
             scan_exhibit(
                 store, source, case, exhibit, options=options, workers=workers, on_item=advance

@@ -59,7 +59,9 @@ class _Job:
     hashes: FileHashes | None = None
 
 
-def open_source(path: Path, exhibit: str) -> tuple[Iterator[Item], Callable[[], dict | None]]:
+def open_source(
+    path: Path, exhibit: str, *, carve: bool = True
+) -> tuple[Iterator[Item], Callable[[], dict | None]]:
     """Items of a folder, disk image or single file; and its integrity check, if any."""
     if path.is_dir():
         return FolderSource(path, exhibit).items(), lambda: None
@@ -68,7 +70,7 @@ def open_source(path: Path, exhibit: str) -> tuple[Iterator[Item], Callable[[], 
     with open_evidence(path) as stream:
         kind = sniff(stream.read(SNIFF_BYTES))
     if kind.kind is MediaKind.OTHER:
-        disk = DiskImageSource(path, exhibit)
+        disk = DiskImageSource(path, exhibit, carve=carve)
         try:
             disk.file_systems()
         except DiskImageError:
@@ -82,6 +84,27 @@ def open_source(path: Path, exhibit: str) -> tuple[Iterator[Item], Callable[[], 
         size=path.stat().st_size,
     )
     return iter([single]), lambda: None
+
+
+ARCHIVE_STEPS = frozenset({"zip", "tar", "7z", "gzip", "bzip2", "xz"})
+
+
+def is_top_level(record: ItemRecord) -> bool:
+    """An item of the source itself, not a member of an archive inside it."""
+    return not any(step["kind"] in ARCHIVE_STEPS for step in record.steps)
+
+
+def plan(source: Path) -> tuple[int, int]:
+    """(files, bytes) the source lists at its top level: what a progress bar counts down.
+
+    A quick metadata walk: nothing is read, nothing carved, no archive opened.
+    """
+    items, _ = open_source(source, "plan", carve=False)
+    files = size = 0
+    for item in items:
+        files += 1
+        size += item.size or 0
+    return files, size
 
 
 def scan_exhibit(
