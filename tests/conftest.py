@@ -46,6 +46,11 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
     return completed
 
 
+def import_list(db: str, path, name: str, *options: str) -> None:
+    """``safeguard lists import`` into a test store."""
+    run_cli("lists", "import", str(path), "--list", name, *options, "--db", db)
+
+
 def jsonl(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import jsonl, require_shared, run_cli
+from conftest import import_list, jsonl, require_shared, run_cli
 
 
 @pytest.fixture
@@ -91,26 +91,10 @@ def test_folder_exhibit_with_archives_copies_and_lists(db, tmp_path, corpus):
         + hashlib.sha1(b"nothing to see\n").hexdigest().upper()
         + '","readme.txt"\n'
     )
-    run_cli(
-        "lists", "import", str(lists / "a.txt"), "--list", "caid-a", "--category", "A", "--db", db
-    )
-    run_cli(
-        "lists",
-        "import",
-        str(lists / "b.txt"),
-        "--list",
-        "caid-b",
-        "--signal",
-        "pdq",
-        "--category",
-        "B",
-        "--db",
-        db,
-    )
-    run_cli(
-        "lists", "import", str(lists / "c.txt"), "--list", "caid-c", "--category", "C", "--db", db
-    )
-    run_cli("lists", "import", str(lists / "nsrl.txt"), "--list", "nsrl", "--db", db)
+    import_list(db, lists / "a.txt", "caid-a", "--category", "A")
+    import_list(db, lists / "b.txt", "caid-b", "--signal", "pdq", "--category", "B")
+    import_list(db, lists / "c.txt", "caid-c", "--category", "C")
+    import_list(db, lists / "nsrl.txt", "nsrl")
 
     summary = json.loads(
         run_cli(

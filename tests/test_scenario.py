@@ -25,7 +25,7 @@ import py7zr
 import pytest
 from PIL import Image
 
-from conftest import IN_CI, jsonl, run_cli
+from conftest import IN_CI, import_list, jsonl, run_cli
 
 TOOLS = ("mkfs.fat", "mmd", "mcopy", "mdel", "mkntfs", "ntfscp", "ewfacquire")
 
@@ -132,24 +132,10 @@ def test_seizure_scenario(tmp_path, corpus, monkeypatch):
     (lists / "nsrl.txt").write_text(
         f'"SHA-1","MD5","CRC32","FileName"\n"{licence_sha1}","","","license.txt"\n'
     )
-    run_cli("lists", "import", str(lists / "a.csv"), "--list", "caid-a", "--db", db)
-    run_cli(
-        "lists",
-        "import",
-        str(lists / "b.txt"),
-        "--list",
-        "caid-b",
-        "--signal",
-        "pdq",
-        "--category",
-        "B",
-        "--db",
-        db,
-    )
-    run_cli(
-        "lists", "import", str(lists / "c.txt"), "--list", "caid-c", "--category", "C", "--db", db
-    )
-    run_cli("lists", "import", str(lists / "nsrl.txt"), "--list", "nsrl", "--db", db)
+    import_list(db, lists / "a.csv", "caid-a")
+    import_list(db, lists / "b.txt", "caid-b", "--signal", "pdq", "--category", "B")
+    import_list(db, lists / "c.txt", "caid-c", "--category", "C")
+    import_list(db, lists / "nsrl.txt", "nsrl")
 
     before = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in work.glob("exhibit1.E01")}
     run_cli(

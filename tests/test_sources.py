@@ -169,3 +169,13 @@ def test_truncated_archive_keeps_what_was_read(tmp_path, photos):
     assert archive.errors and "damaged" in archive.errors[0]
     members = [n for n in items if n.startswith("EX1 / cut.tar.gz / ")]
     assert 1 <= len(members) < len(photos)
+
+
+def test_rar_archives_are_flagged_not_silently_skipped(tmp_path):
+    exhibit = tmp_path / "exhibit"
+    exhibit.mkdir()
+    (exhibit / "old.rar").write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(64))
+    items = _items(exhibit)
+    assert items["EX1 / old.rar"].errors == [
+        "RAR archive: members not read (no RAR backend installed)"
+    ]

@@ -15,7 +15,8 @@ becomes an error recorded on the item concerned, and the walk goes on:
 * encrypted members (no password is ever guessed);
 * member names that climb out of the archive (``../``, absolute paths): recorded,
   and the content still hashed, since nothing is ever written to disk;
-* corrupt members and truncated archives.
+* corrupt members and truncated archives;
+* RAR archives, which no installed backend reads: recorded, not skipped silently.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from py7zr.io import Py7zIO, WriterFactory
 from safeguard.media.types import (
     BZIP2,
     GZIP,
+    RAR,
     SEVEN_ZIP,
     SNIFF_BYTES,
     TAR,
@@ -90,6 +92,10 @@ def _members_of(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
     except OSError:
         return  # the item's own hashing reports why it cannot be read
     reader = _READERS.get(kind)
+    if kind is RAR:
+        # No RAR reader is installed with Safeguard: say so rather than pass silently.
+        item.errors.append("RAR archive: members not read (no RAR backend installed)")
+        return
     if reader is None:
         return
     if item.locator.depth >= limits.max_depth:
