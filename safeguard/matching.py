@@ -78,33 +78,49 @@ class Matcher:
         return self._radius
 
     def match_file(self, hashes: FileHashes, *, dihedral: bool = False) -> MatchResult:
-        pdq_values: list[bytes] = []
-        if hashes.pdq is not None and not hashes.pdq.low_quality:
-            variants = hashes.pdq.dihedral if dihedral and hashes.pdq.dihedral else None
-            pdq_values = list(variants.values()) if variants else [hashes.pdq.value]
+        return self.match_files([hashes], dihedral=dihedral)[0]
+
+    def match_files(
+        self, many: Sequence[FileHashes], *, dihedral: bool = False
+    ) -> list[MatchResult]:
+        """Hits for several files at once: one store query for all their exact hashes."""
         exact = [
-            (s.name, hashes.digests[s.name]) for s in CRYPTOGRAPHIC if s.name in hashes.digests
+            [(s.name, h.digests[s.name]) for s in CRYPTOGRAPHIC if s.name in h.digests]
+            for h in many
         ]
-        return self.match_hashes(exact, pdq_values)
+        return self.match_many(exact, [_pdq_queries(h, dihedral) for h in many])
 
     def match_hashes(
         self, exact: Iterable[tuple[str, bytes]], pdq_values: Sequence[bytes] = ()
     ) -> MatchResult:
         """Hits for exact (signal, value) pairs and for PDQ values (variants of one picture)."""
-        result = MatchResult()
-        for hit in self.store.lookup_many(list(exact)):
-            self._add(result, hit, 0)
-        if pdq_values:
-            candidates = self.pdq_index.search(pdq_values, self.radius())
-            for hit in self.store.entries_by_id(list(candidates)):
-                # Measured again on the stored value: the store, not the index, is the truth.
-                distance = min(PDQ.distance(hit.value, value) for value in pdq_values)
-                limit = (
-                    hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
-                )
-                if distance <= limit:
-                    self._add(result, hit, distance)
-        return result
+        return self.match_many([list(exact)], [list(pdq_values)])[0]
+
+    def match_many(
+        self, exact: Sequence[list[tuple[str, bytes]]], pdq: Sequence[list[bytes]]
+    ) -> list[MatchResult]:
+        """For each query i: hits of its exact pairs ``exact[i]`` and its PDQ values ``pdq[i]``."""
+        results = [MatchResult() for _ in exact]
+        wanted = {pair: [] for pairs in exact for pair in pairs}
+        for index, pairs in enumerate(exact):
+            for pair in pairs:
+                wanted[pair].append(index)
+        for hit in self.store.lookup_many(list(wanted)):
+            for index in wanted.get((hit.signal, hit.value), ()):
+                self._add(results[index], hit, 0)
+        for result, pdq_values in zip(results, pdq, strict=True):
+            if pdq_values:
+                self._add_pdq(result, pdq_values)
+        return results
+
+    def _add_pdq(self, result: MatchResult, pdq_values: Sequence[bytes]) -> None:
+        candidates = self.pdq_index.search(pdq_values, self.radius())
+        for hit in self.store.entries_by_id(list(candidates)):
+            # Measured again on the stored value: the store, not the index, is the truth.
+            distance = min(PDQ.distance(hit.value, value) for value in pdq_values)
+            limit = hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
+            if distance <= limit:
+                self._add(result, hit, distance)
 
     def _add(self, result: MatchResult, hit: EntryHit, distance: int) -> None:
         if self.only_lists is not None and hit.list_name not in self.only_lists:
@@ -120,3 +136,11 @@ class Matcher:
                 kind=hit.list_kind,
             )
         )
+
+
+def _pdq_queries(hashes: FileHashes, dihedral: bool) -> list[bytes]:
+    """The PDQ values to search for a file: none when its hash is too weak to match."""
+    if hashes.pdq is None or hashes.pdq.low_quality:
+        return []
+    variants = hashes.pdq.dihedral if dihedral and hashes.pdq.dihedral else None
+    return list(variants.values()) if variants else [hashes.pdq.value]

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 from safeguard.errors import UsageError
@@ -40,6 +41,7 @@ from safeguard.store.lists import Store
 IN_MEMORY_MAX = 64 << 20  # bigger items are hashed in the parent, streaming
 BATCH_ITEMS = 200
 BATCH_SECONDS = 2.0
+MATCH_GROUP = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +140,18 @@ def scan_exhibit(
     )
     batch: list[ItemRecord] = []
     flushed = time.monotonic()
-    for job in ordered_map(
+    hashed = ordered_map(
         partial(_hash_job, options=hash_options),
         jobs,
         workers=workers or default_workers(),
         on_crash=_crashed,
-    ):
-        record = _complete(job, recent, matcher)
-        batch.append(record)
-        if on_item is not None:
-            on_item(record)
+    )
+    # Matched a few dozen at a time: one store query covers all their exact hashes.
+    while group := list(islice(hashed, MATCH_GROUP)):
+        for record in _complete_group(group, recent, matcher):
+            batch.append(record)
+            if on_item is not None:
+                on_item(record)
         if len(batch) >= BATCH_ITEMS or time.monotonic() - flushed > BATCH_SECONDS:
             cases.save_items(state.id, batch)
             batch, flushed = [], time.monotonic()
@@ -244,24 +248,39 @@ class _RecentContent:
         return self._known.get(digest)
 
 
-def _complete(job: _Job, recent: _RecentContent, matcher: Matcher) -> ItemRecord:
-    record = job.record
-    if job.copy_of is not None:
-        original = recent.recall(job.copy_of)
-        if original is None:
-            record.errors.append("same bytes as an earlier item that could not be hashed")
-            return record
-        for name in _CONTENT_FIELDS:
-            setattr(record, name, getattr(original, name))
-        record.errors.extend(e for e in original.errors if e not in record.errors)
-        record.matches = list(original.matches)
-        record.thumbnail = original.thumbnail
-        return record
-    hashes = job.hashes
-    if hashes is None:
-        if not record.errors:
-            record.errors.append("not readable")
-        return record
+def _complete_group(
+    group: list[_Job], recent: _RecentContent, matcher: Matcher
+) -> list[ItemRecord]:
+    """Fill each job's record from its hashes (or its original's) and match them together."""
+    fresh = [job for job in group if job.copy_of is None and job.hashes is not None]
+    results = matcher.match_files([job.hashes for job in fresh], dihedral=True)
+    for job, result in zip(fresh, results, strict=True):
+        _fill(job.record, job.hashes, result)
+        recent.remember(
+            dataclasses.replace(
+                job.record, errors=[e for e in job.record.errors if e == job.hashes.error]
+            )
+        )
+    for job in group:
+        if job.copy_of is not None:
+            _copy_from(job.record, recent.recall(job.copy_of))
+        elif job.hashes is None and not job.record.errors:
+            job.record.errors.append("not readable")
+    return [job.record for job in group]
+
+
+def _copy_from(record: ItemRecord, original: ItemRecord | None) -> None:
+    if original is None:
+        record.errors.append("same bytes as an earlier item that could not be hashed")
+        return
+    for name in _CONTENT_FIELDS:
+        setattr(record, name, getattr(original, name))
+    record.errors.extend(e for e in original.errors if e not in record.errors)
+    record.matches = list(original.matches)
+    record.thumbnail = original.thumbnail
+
+
+def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
     record.size = hashes.size if hashes.size is not None else record.size
     record.type = hashes.media_type.mime if hashes.media_type else None
     record.md5, record.sha1, record.sha256 = (
@@ -272,14 +291,9 @@ def _complete(job: _Job, recent: _RecentContent, matcher: Matcher) -> ItemRecord
     record.width, record.height = hashes.width, hashes.height
     if hashes.error:
         record.errors.append(hashes.error)
-    result = matcher.match_file(hashes, dihedral=True)
     record.matches = [
         MatchRecord(m.entry, m.list, m.kind.value, m.signal, m.distance, m.category, m.scheme.value)
         for m in (*result.alerts, *result.known_good)
     ]
     if not record.matches:  # a reviewer may need to see it: never a graded picture
         record.thumbnail = hashes.thumbnail
-    recent.remember(
-        dataclasses.replace(record, errors=[e for e in record.errors if e == hashes.error])
-    )
-    return record
