@@ -1,6 +1,5 @@
 """Signal types: one module per kind of hash, registered here by name."""
 
-from safeguard.errors import UsageError
 from safeguard.signals.base import (
     PerceptualHash,
     RasterSignal,
@@ -16,13 +15,6 @@ CRYPTOGRAPHIC: tuple[StreamSignal, ...] = (MD5, SHA1, SHA256)
 SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (*CRYPTOGRAPHIC, PDQ)}
 
 
-def signal_type(name: str) -> SignalType:
-    try:
-        return SIGNAL_TYPES[name]
-    except KeyError:
-        raise UsageError(f"unknown signal {name!r}; known: {', '.join(SIGNAL_TYPES)}") from None
-
-
 __all__ = [
     "CRYPTOGRAPHIC",
     "DIHEDRAL_NAMES",
@@ -36,5 +28,4 @@ __all__ = [
     "SignalType",
     "StreamSignal",
     "hamming",
-    "signal_type",
 ]

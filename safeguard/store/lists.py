@@ -206,12 +206,6 @@ class Store:
             raise UsageError(f"no list named {name!r}")
         return found
 
-    def create_list(self, name: str, spec: ListSpec) -> HashList:
-        with self.engine.begin() as connection:
-            if self._find_list(connection, name) is not None:
-                raise UsageError(f"a list named {name!r} already exists")
-            return self._create_list(connection, name, spec)
-
     def delete_list(self, name: str) -> None:
         with self.engine.begin() as connection:
             found = self._require_list(connection, name)
