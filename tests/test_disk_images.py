@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -92,3 +94,34 @@ def test_not_a_disk_image(tmp_path):
     junk.write_bytes(os.urandom(64 * 1024))
     with pytest.raises(DiskImageError):
         list(DiskImageSource(junk).items())
+
+
+def _fat12_listing_within(image) -> dict:
+    return {name.split(" / ", 1)[1]: state for name, state in _listing(image).items()}
+
+
+def test_split_raw_segments_are_one_disk(tmp_path):
+    raw = require_shared("forensic-images", "synthetic", "fat12-synthetic.raw").read_bytes()
+    for index, start in enumerate(range(0, len(raw), 700_000)):
+        (tmp_path / f"disk.raw.{index:03d}").write_bytes(raw[start : start + 700_000])
+    whole = require_shared("forensic-images", "synthetic", "fat12-synthetic.raw")
+    # The carve-only picture at 1 MiB straddles the first segment boundary.
+    assert _fat12_listing_within(tmp_path / "disk.raw.000") == _fat12_listing_within(whole)
+
+
+def test_split_e01_segments_are_one_disk(tmp_path):
+    if shutil.which("ewfacquire") is None:
+        message = "ewfacquire (Debian ewf-tools) is not installed"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    raw = require_shared("forensic-images", "synthetic", "fat12-synthetic.raw")
+    shutil.copyfile(raw, tmp_path / "whole.raw")
+    subprocess.run(
+        ["ewfacquire", "-u", "-c", "none", "-S", "1048576", "-C", "C", "-D", "d", "-e", "e",
+         "-E", "E", "-M", "logical", "-N", "n", "-t", "seg", "whole.raw"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )  # fmt: skip
+    assert (tmp_path / "seg.E02").exists()
+    assert _fat12_listing_within(tmp_path / "seg.E01") == _fat12_listing_within(raw)
+    assert verify_ewf(tmp_path / "seg.E01")["verified"] is True
