@@ -108,9 +108,14 @@ def sniff(head: bytes) -> MediaType:
         return WEBM if b"\x42\x82\x84webm" in head[:64] else MATROSKA
     if head.startswith(b"BM") and len(head) >= 18 and _looks_like_bmp(head):
         return BMP
-    if len(head) >= 262 and head[257:262] == b"ustar":
+    if looks_like_tar(head):
         return TAR
     return UNKNOWN
+
+
+def looks_like_tar(head: bytes) -> bool:
+    """A POSIX tar header: the ``ustar`` magic at byte 257 (tar has no leading signature)."""
+    return len(head) >= 262 and head[257:262] == b"ustar"
 
 
 def _sniff_iso_bmff(head: bytes) -> MediaType:

@@ -47,6 +47,7 @@ from safeguard.media.types import (
     XZ,
     ZIP,
     MediaType,
+    looks_like_tar,
     sniff,
 )
 from safeguard.sources.base import Item
@@ -255,7 +256,7 @@ def _single_stream(kind: str, decompress: Callable[[BinaryIO], BinaryIO]) -> Rea
 
     def members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
         with _open(parent) as stream, decompress(stream) as decompressed:
-            is_tar = _looks_like_tar(decompressed.read(SNIFF_BYTES))
+            is_tar = looks_like_tar(decompressed.read(SNIFF_BYTES))
         if is_tar:
             yield from _tar_members(parent, limits, budget)
             return
@@ -266,10 +267,6 @@ def _single_stream(kind: str, decompress: Callable[[BinaryIO], BinaryIO]) -> Rea
         yield _member(parent, kind, name, data)
 
     return members
-
-
-def _looks_like_tar(head: bytes) -> bool:
-    return len(head) >= 262 and head[257:262] == b"ustar"
 
 
 def _seven_zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
