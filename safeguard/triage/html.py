@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from html import escape
 
 from safeguard.store.cases import Exhibit, ItemRecord
-from safeguard.triage.report import exhibit_summary, near_duplicate_families
+from safeguard.triage.report import summarise
 
 MAX_ERRORS_SHOWN = 200
 MAX_FAMILIES_SHOWN = 500
@@ -45,7 +45,7 @@ def render(case: str, exhibits: Iterable[tuple[Exhibit, list[ItemRecord]]]) -> s
 
 
 def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
-    summary = exhibit_summary(exhibit, records)
+    summary, families = summarise(exhibit, records)
     rows = "".join(
         f"<tr><th>{label}</th><td class=n>{summary[key]:,}</td></tr>"
         for key, label in (
@@ -81,7 +81,7 @@ def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
             else "<p>No file matched a graded list.</p>"
         )
         + _errors(records)
-        + _families(records)
+        + _families(families, summary["unknown_images"])
     )
 
 
@@ -120,9 +120,7 @@ def _errors(records: list[ItemRecord]) -> str:
     return f"<h3>Errors ({len(failed):,})</h3><table>{rows}</table>{more}"
 
 
-def _families(records: list[ItemRecord]) -> str:
-    unknown = [r for r in records if r.pdq is not None and not r.matches]
-    families = near_duplicate_families(unknown)
+def _families(families: list[list[ItemRecord]], unknown: int) -> str:
     if not families:
         return "<h3>Unknown images</h3><p>None.</p>"
     cards = []
@@ -145,6 +143,6 @@ def _families(records: list[ItemRecord]) -> str:
         else ""
     )
     return (
-        f"<h3>Unknown images: {len(unknown):,} in {len(families):,} families</h3>"
+        f"<h3>Unknown images: {unknown:,} in {len(families):,} families</h3>"
         f"<div class=families>{''.join(cards)}</div>{more}"
     )

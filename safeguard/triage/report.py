@@ -31,6 +31,13 @@ ALERT_KINDS = ("alert", "self-reported")
 
 
 def exhibit_summary(exhibit: Exhibit, records: Iterable[ItemRecord]) -> dict:
+    return summarise(exhibit, records)[0]
+
+
+def summarise(
+    exhibit: Exhibit, records: Iterable[ItemRecord]
+) -> tuple[dict, list[list[ItemRecord]]]:
+    """The exhibit's counts, and its unknown images grouped into near-duplicate families."""
     counts = {"files": 0, "images": 0, "videos": 0, "errors": 0, "known_good": 0}
     categories: dict[str, dict[str, set | int]] = {}
     unknown: list[ItemRecord] = []
@@ -55,7 +62,8 @@ def exhibit_summary(exhibit: Exhibit, records: Iterable[ItemRecord]) -> dict:
             slot = categories.setdefault(key, {"files": 0, "unique": set()})
             slot["files"] += 1
             slot["unique"].add(record.sha256)
-    return {
+    families = near_duplicate_families(unknown)
+    summary = {
         "exhibit": exhibit.name,
         "source": exhibit.source,
         **counts,
@@ -64,8 +72,9 @@ def exhibit_summary(exhibit: Exhibit, records: Iterable[ItemRecord]) -> dict:
             for key, slot in sorted(categories.items())
         },
         "unknown_images": len(unknown),
-        "unknown_groups": len(near_duplicate_families(unknown)),
+        "unknown_groups": len(families),
     }
+    return summary, families
 
 
 def near_duplicate_families(records: list[ItemRecord]) -> list[list[ItemRecord]]:
