@@ -9,6 +9,10 @@ exact hashes still are.
 
 Hits on ``known-good`` lists are returned apart from alerts: they exclude a file
 from review and never raise an alert.
+
+For the match service a matcher can also return *review-band* hits: PDQ
+distances above a list's threshold and up to its review threshold, which a
+person should look at. Triage never asks for them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 from safeguard.index.pdq import PdqIndex
 from safeguard.signals import CRYPTOGRAPHIC, PDQ
 from safeguard.signals.extract import FileHashes
-from safeguard.store import EntryHit, ListKind, Scheme, Store
+from safeguard.store import Action, EntryHit, ListKind, Scheme, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,13 @@ class Match:
     category: str | None
     scheme: Scheme
     kind: ListKind
+    action: Action | None = None  # the list's: None for known-good lists
+    in_review_band: bool = False  # near, not close enough to be a match
+
+    @property
+    def decision(self) -> Action | None:
+        """What this hit asks a platform to do."""
+        return Action.REVIEW if self.in_review_band else self.action
 
     def to_json(self) -> dict:
         return {
@@ -54,9 +65,15 @@ class MatchResult:
 
 class Matcher:
     def __init__(
-        self, store: Store, pdq_index: PdqIndex | None = None, lists: Sequence[str] | None = None
+        self,
+        store: Store,
+        pdq_index: PdqIndex | None = None,
+        lists: Sequence[str] | None = None,
+        *,
+        review_band: bool = False,
     ) -> None:
         self.store = store
+        self.review_band = review_band
         self.pdq_index = pdq_index if pdq_index is not None else PdqIndex(store)
         self.only_lists = set(lists) if lists else None
         self._radius: int | None = None
@@ -66,12 +83,17 @@ class Matcher:
                 store.get_list(name)  # a misspelt --list fails loudly, not silently empty
 
     def radius(self) -> int:
-        """The largest PDQ threshold of any enabled list (re-read with the index's refresh)."""
+        """The largest PDQ distance any enabled list asks for (re-read with the index's refresh)."""
         if self._radius is None or self._radius_at != self.pdq_index.refreshed_at:
             thresholds = [
-                hash_list.pdq_threshold
+                threshold
                 for hash_list in self.store.lists()
-                if hash_list.enabled and hash_list.pdq_threshold is not None
+                if hash_list.enabled
+                for threshold in (
+                    hash_list.pdq_threshold,
+                    hash_list.review_threshold if self.review_band else None,
+                )
+                if threshold is not None
             ]
             self._radius = max([PDQ.default_threshold, *thresholds])
             self._radius_at = self.pdq_index.refreshed_at
@@ -121,8 +143,12 @@ class Matcher:
             limit = hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
             if distance <= limit:
                 self._add(result, hit, distance)
+            elif self.review_band and distance <= (hit.review_threshold or -1):
+                self._add(result, hit, distance, in_review_band=True)
 
-    def _add(self, result: MatchResult, hit: EntryHit, distance: int) -> None:
+    def _add(
+        self, result: MatchResult, hit: EntryHit, distance: int, *, in_review_band: bool = False
+    ) -> None:
         if self.only_lists is not None and hit.list_name not in self.only_lists:
             return
         result.add(
@@ -134,6 +160,8 @@ class Matcher:
                 category=hit.category,
                 scheme=hit.scheme,
                 kind=hit.list_kind,
+                action=hit.action,
+                in_review_band=in_review_band,
             )
         )
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,20 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
 def import_list(db: str, path, name: str, *options: str) -> None:
     """``safeguard lists import`` into a test store."""
     run_cli("lists", "import", str(path), "--list", name, *options, "--db", db)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny, well-formed PNG whose header declares a huge image (a decompression bomb)."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 1024, 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def jsonl(text: str) -> list[dict]:
@@ -125,3 +141,70 @@ def store(store_url):
     opened = Store.open(store_url)
     yield opened
     opened.close()
+
+
+# -- the match service -----------------------------------------------------------
+
+
+class ServiceClient:
+    """A TestClient on a real app over a real store, with a key for every scope."""
+
+    def __init__(self, client, store_url: str, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.store_url = store_url
+        self.tokens = tokens
+
+    def call(self, method: str, path: str, key: str | None = "admin", **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if key is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[key]}"
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def app(self):
+        return self.client.app
+
+
+SERVICE_KEYS = {
+    "admin": (["admin"], None, None),
+    "match": (["match"], None, None),
+    "reader": (["lists:read"], None, None),
+    "writer": (["lists:write"], None, None),
+    "metrics": (["metrics"], None, None),
+    "action-only": (["match"], (), None),
+    "no-category": (["match"], ("list", "signal", "distance"), None),
+    "slow": (["match"], None, 2.0),
+}
+
+
+@pytest.fixture
+def service(store_url):
+    """The match service on each backend, in-process (uvicorn-free) for speed."""
+    from fastapi.testclient import TestClient
+
+    from safeguard.service.app import create_app
+    from safeguard.service.settings import ServiceSettings
+    from safeguard.store import Store
+    from safeguard.store.keys import MATCH_FIELDS, KeyStore, Scope
+
+    store = Store.open(store_url)
+    keys = KeyStore(store.engine)
+    tokens = {}
+    for name, (scopes, fields, rate) in SERVICE_KEYS.items():
+        _, tokens[name] = keys.create(
+            name,
+            [Scope(s) for s in scopes],
+            fields=MATCH_FIELDS if fields is None else fields,
+            rate_limit=rate,
+        )
+    store.close()
+    settings = ServiceSettings(
+        db=store_url,
+        max_body_bytes=4 << 20,
+        audit_flush=0.05,
+        webhook_poll=0.05,
+        webhook_retry_base=0.1,
+        webhook_retry_max=0.5,
+        webhook_timeout=2.0,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield ServiceClient(client, store_url, tokens)

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from pathlib import Path
 
 from safeguard.signals.extract import HashOptions, hash_file
 
-from conftest import jsonl, run_cli
-
-
-def _png_declaring(width: int, height: int) -> bytes:
-    """A tiny, well-formed PNG whose header declares a huge image (a decompression bomb)."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        body = kind + payload
-        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" * 1024, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
+from conftest import jsonl, png_declaring, run_cli
 
 
 def _exhibit(tmp_path: Path, photo: Path) -> Path:
@@ -33,7 +17,7 @@ def _exhibit(tmp_path: Path, photo: Path) -> Path:
     (folder / "a-good.jpg").write_bytes(good)
     (folder / "b-truncated.jpg").write_bytes(good[: len(good) // 3])
     (folder / "c-random.jpg").write_bytes(os.urandom(50_000))
-    (folder / "d-bomb.png").write_bytes(_png_declaring(100_000, 100_000))
+    (folder / "d-bomb.png").write_bytes(png_declaring(100_000, 100_000))
     (folder / "e-empty.jpg").write_bytes(b"")
     (folder / "sub" / "f-good-copy.jpg").write_bytes(good)
     (folder / "sub" / "loop").symlink_to("..", target_is_directory=True)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from safeguard.cli import demo, hash_files, lists, match, scan
+from safeguard.cli import audit, demo, hash_files, keys, lists, match, scan, serve, webhooks
 from safeguard.errors import UsageError
 
 app = typer.Typer(
@@ -22,6 +22,10 @@ app.command("scan")(scan.scan_command)
 app.command("report")(scan.report_command)
 app.add_typer(lists.app, name="lists")
 app.command("demo")(demo.demo_command)
+app.command("serve")(serve.serve_command)
+app.add_typer(keys.app, name="keys")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(audit.app, name="audit")
 
 USAGE_EXIT = 2
 

@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli.common import DB_OPTION
+from safeguard.cli.common import DB_OPTION, audit_from_cli
 from safeguard.errors import UsageError
 from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list
 from safeguard.store import (
+    Action,
     ImportRejected,
     ImportReport,
     ListKind,
@@ -81,6 +82,16 @@ def import_command(
     vics_profile: str = typer.Option(
         "us", "--vics-profile", help="VICS category numbering: us or dhs."
     ),
+    action: Action = typer.Option(
+        None, "--action", help="What the match service does on a hit [default: block]."
+    ),
+    review_threshold: int = typer.Option(
+        None,
+        "--review-threshold",
+        min=1,
+        max=128,
+        help="PDQ distances above the match threshold and up to this go to review.",
+    ),
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows; report the bad."
     ),
@@ -110,6 +121,8 @@ def import_command(
         pdq_threshold=pdq_threshold,
         source_file=str(file.resolve()),
         importer=f"safeguard lists import --format {fmt}",
+        action=action,
+        review_threshold=review_threshold,
     )
     store = Store.open(db)
     try:
@@ -125,6 +138,17 @@ def import_command(
         typer.echo(f"safeguard: {rejected}", err=True)
         raise typer.Exit(1) from None
     _print_bad(report)
+    audit_from_cli(
+        store,
+        "entries.add",
+        {
+            "list": list_name,
+            "created": report.created,
+            "imported": report.imported,
+            "bad": report.bad_count,
+            "file": str(file.resolve()),
+        },
+    )
     created = " (new list)" if report.created else ""
     collapsed = (
         f", {report.collapsed_duplicates:,} repeated hashes merged"
@@ -162,6 +186,8 @@ def ls_command(
                 "scheme": hash_list.scheme.value,
                 "enabled": hash_list.enabled,
                 "pdq_threshold": hash_list.pdq_threshold,
+                "action": hash_list.effective_action.value if hash_list.effective_action else None,
+                "review_threshold": hash_list.review_threshold,
                 "entries": counts.get(hash_list.id, {}),
                 "updated_at": hash_list.updated_at.isoformat(),
                 "source_file": hash_list.source_file,
@@ -213,7 +239,9 @@ def export_command(
 @app.command("rm")
 def rm_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Delete a list and all its entries."""
-    Store.open(db).delete_list(name)
+    store = Store.open(db)
+    store.delete_list(name)
+    audit_from_cli(store, "list.delete", {"list": name})
     typer.echo(f"removed list {name!r}")
 
 
@@ -232,14 +260,42 @@ def disable_command(
         if until is not None:
             raise UsageError("--until applies to --entry")
         store.set_list_enabled(name, False)
+        audit_from_cli(store, "list.change", {"list": name, "enabled": False})
         typer.echo(f"disabled list {name!r}")
     else:
         store.disable_entry(name, entry, until)
+        detail = {"list": name, "entry": entry, "until": until.isoformat() if until else None}
+        audit_from_cli(store, "entry.disable", detail)
         typer.echo(f"disabled entry {entry} of {name!r}" + (f" until {until}" if until else ""))
 
 
 @app.command("enable")
 def enable_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Let a disabled list match again."""
-    Store.open(db).set_list_enabled(name, True)
+    store = Store.open(db)
+    store.set_list_enabled(name, True)
+    audit_from_cli(store, "list.change", {"list": name, "enabled": True})
     typer.echo(f"enabled list {name!r}")
+
+
+@app.command("policy")
+def policy_command(
+    name: str = typer.Argument(...),
+    action: Action = typer.Option(None, "--action", help="block, quarantine, report or review."),
+    pdq_threshold: int = typer.Option(None, "--pdq-threshold", min=0, max=128),
+    review_threshold: int = typer.Option(None, "--review-threshold", min=1, max=128),
+    db: str = DB_OPTION,
+) -> None:
+    """Set what a list's hits lead to in the match service."""
+    store = Store.open(db)
+    changed = store.set_policy(
+        name, action=action, pdq_threshold=pdq_threshold, review_threshold=review_threshold
+    )
+    detail = {
+        "list": name,
+        "action": changed.effective_action.value if changed.effective_action else None,
+        "pdq_threshold": changed.pdq_threshold,
+        "review_threshold": changed.review_threshold,
+    }
+    audit_from_cli(store, "list.change", detail)
+    typer.echo(json.dumps(detail))

@@ -2,6 +2,7 @@
 
 from safeguard.store.categories import Scheme, most_severe, normalise_category, report_key
 from safeguard.store.lists import (
+    Action,
     BadRecord,
     EntryHit,
     HashList,
@@ -15,6 +16,7 @@ from safeguard.store.lists import (
 )
 
 __all__ = [
+    "Action",
     "BadRecord",
     "EntryHit",
     "HashList",

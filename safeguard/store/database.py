@@ -12,9 +12,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.engine import make_url
 
 from safeguard.errors import UsageError
-from safeguard.store.schema import store_info
+from safeguard.store.schema import audit_head, store_info
 
 DEFAULT_DB = "safeguard.db"
+AUDIT_GENESIS = "0" * 64  # the "previous hash" of the first audit record
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -63,6 +64,8 @@ def migrate(engine: Engine) -> None:
 def _initialise_state(connection: Connection) -> None:
     if connection.execute(select(store_info.c.id)).first() is None:
         connection.execute(store_info.insert().values(id=1, store_id=uuid.uuid4().hex, revision=0))
+    if connection.execute(select(audit_head.c.id)).first() is None:
+        connection.execute(audit_head.insert().values(id=1, seq=0, hash=AUDIT_GENESIS))
 
 
 def next_revision(connection: Connection) -> int:

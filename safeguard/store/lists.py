@@ -20,6 +20,7 @@ from operator import attrgetter
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from safeguard.errors import SafeguardError, UsageError
+from safeguard.signals import PDQ
 from safeguard.store.categories import Scheme
 from safeguard.store.database import (
     create_store_engine,
@@ -32,6 +33,24 @@ from safeguard.store.schema import entries, hash_lists
 
 _BATCH = 20_000
 MAX_REPORTED_BAD = 1000
+_LOOKUP_SLICE = 500  # values per exact-lookup query
+MAX_REVIEW_THRESHOLD = 128
+
+
+class Action(StrEnum):
+    """What a platform does with an upload that hits a list, strongest first."""
+
+    BLOCK = "block"  # refuse it: nobody sees it
+    QUARANTINE = "quarantine"  # keep it hidden, pending a decision
+    REPORT = "report"  # keep it for the report to the authorities
+    REVIEW = "review"  # a person looks (blurred) before it goes anywhere
+
+    @property
+    def strength(self) -> int:
+        return len(ACTIONS_BY_STRENGTH) - ACTIONS_BY_STRENGTH.index(self)
+
+
+ACTIONS_BY_STRENGTH = tuple(Action)
 
 
 class ListKind(StrEnum):
@@ -53,6 +72,19 @@ class HashList:
     created_at: datetime
     updated_at: datetime
     revision: int
+    action: Action | None = None  # None: the kind's default (see effective_action)
+    review_threshold: int | None = None
+
+    @property
+    def effective_action(self) -> Action | None:
+        return effective_action(self.kind, self.action)
+
+
+def effective_action(kind: ListKind, action: Action | None) -> Action | None:
+    """A list's action: its own, else block for graded lists; known-good lists never act."""
+    if kind is ListKind.KNOWN_GOOD:
+        return None
+    return action or Action.BLOCK
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +137,8 @@ class EntryHit:
     signal: str
     value: bytes
     category: str | None
+    action: Action | None = None  # effective: None only for known-good lists
+    review_threshold: int | None = None
 
 
 @dataclass(slots=True)
@@ -143,6 +177,8 @@ class ListSpec:
     pdq_threshold: int | None = None
     source_file: str | None = None
     importer: str | None = None
+    action: Action | None = None
+    review_threshold: int | None = None
 
 
 def _now() -> datetime:
@@ -221,6 +257,36 @@ class Store:
                 .where(hash_lists.c.id == found.id)
                 .values(enabled=enabled, updated_at=_now(), revision=next_revision(connection))
             )
+
+    def set_policy(
+        self,
+        name: str,
+        *,
+        action: Action | None = None,
+        pdq_threshold: int | None = None,
+        review_threshold: int | None = None,
+    ) -> HashList:
+        """Change what a list's hits lead to; arguments left as None keep their value."""
+        with self.engine.begin() as connection:
+            found = self._require_list(connection, name)
+            changes: dict = {}
+            if action is not None:
+                changes["action"] = action.value
+            if pdq_threshold is not None:
+                changes["pdq_threshold"] = pdq_threshold
+            if review_threshold is not None:
+                changes["review_threshold"] = review_threshold
+            threshold = changes.get("pdq_threshold", found.pdq_threshold)
+            _check_review_band(threshold, changes.get("review_threshold", found.review_threshold))
+            if changes:
+                connection.execute(
+                    update(hash_lists)
+                    .where(hash_lists.c.id == found.id)
+                    .values(updated_at=_now(), revision=next_revision(connection), **changes)
+                )
+            updated = self._find_list(connection, name)
+        assert updated is not None
+        return updated
 
     def disable_entry(self, name: str, entry_id: int, until: datetime | None = None) -> None:
         with self.engine.begin() as connection:
@@ -315,17 +381,21 @@ class Store:
         return self.lookup_many([(signal, value) for value in set(values)])
 
     def lookup_many(self, pairs: Sequence[tuple[str, bytes]]) -> list[EntryHit]:
-        """Active entries of enabled lists holding any (signal, value) pair: one query."""
-        if not pairs:
-            return []
-        return self._hits(
-            or_(
-                *(
-                    and_(entries.c.signal == signal, entries.c.value == value)
-                    for signal, value in pairs
-                )
-            )
-        )
+        """Active entries of enabled lists holding any (signal, value) pair.
+
+        One ``signal = ? AND value IN (...)`` per signal, in slices small enough
+        for SQLite's expression depth and parameter limits: a query per slice.
+        """
+        by_signal: dict[str, list[bytes]] = {}
+        for signal, value in pairs:
+            by_signal.setdefault(signal, []).append(value)
+        hits: list[EntryHit] = []
+        for signal, values in by_signal.items():
+            unique = list(dict.fromkeys(values))
+            for start in range(0, len(unique), _LOOKUP_SLICE):
+                chunk = unique[start : start + _LOOKUP_SLICE]
+                hits += self._hits(and_(entries.c.signal == signal, entries.c.value.in_(chunk)))
+        return hits
 
     def entries_by_id(self, ids: Sequence[int]) -> list[EntryHit]:
         """Active entries of enabled lists among ``ids`` (index candidates)."""
@@ -361,6 +431,8 @@ class Store:
                 hash_lists.c.kind,
                 hash_lists.c.scheme,
                 hash_lists.c.pdq_threshold,
+                hash_lists.c.action,
+                hash_lists.c.review_threshold,
             )
             .join(hash_lists, hash_lists.c.id == entries.c.list_id)
             .where(condition, hash_lists.c.enabled.is_(True), _active_entry())
@@ -377,6 +449,10 @@ class Store:
                     signal=row.signal,
                     value=bytes(row.value),
                     category=row.category,
+                    action=effective_action(
+                        ListKind(row.kind), Action(row.action) if row.action else None
+                    ),
+                    review_threshold=row.review_threshold,
                 )
                 for row in connection.execute(query)
             ]
@@ -394,6 +470,7 @@ class Store:
     def _create_list(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
         if not name.strip():
             raise UsageError("a list needs a name")
+        _check_review_band(spec.pdq_threshold, spec.review_threshold)
         now = _now()
         connection.execute(
             hash_lists.insert().values(
@@ -404,6 +481,8 @@ class Store:
                 enabled=True,
                 source_file=spec.source_file,
                 importer=spec.importer,
+                action=spec.action.value if spec.action else None,
+                review_threshold=spec.review_threshold,
                 created_at=now,
                 updated_at=now,
                 revision=next_revision(connection),
@@ -433,7 +512,20 @@ def _to_list(row) -> HashList:
         created_at=row.created_at,
         updated_at=row.updated_at,
         revision=row.revision,
+        action=Action(row.action) if row.action else None,
+        review_threshold=row.review_threshold,
     )
+
+
+def _check_review_band(pdq_threshold: int | None, review_threshold: int | None) -> None:
+    if review_threshold is None:
+        return
+    threshold = pdq_threshold if pdq_threshold is not None else PDQ.default_threshold
+    if not threshold < review_threshold <= MAX_REVIEW_THRESHOLD:
+        raise UsageError(
+            f"the review threshold must be above the match threshold ({threshold}) "
+            f"and at most {MAX_REVIEW_THRESHOLD}"
+        )
 
 
 _REQUIRED_COLUMNS = ("list_id", "revision", "source_line", "signal", "value", "category")

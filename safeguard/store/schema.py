@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -50,6 +51,11 @@ hash_lists = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("revision", BigInteger, nullable=False),
+    # What the match service does on a hit: block, quarantine, report or review
+    # (null: block for alert lists, nothing for known-good ones).
+    Column("action", String(16), nullable=True),
+    # PDQ distances above pdq_threshold and up to this one are sent to human review.
+    Column("review_threshold", Integer, nullable=True),
 )
 
 entries = Table(
@@ -140,4 +146,88 @@ item_matches = Table(
     Column("category", String(16), nullable=True),
     Column("scheme", String(16), nullable=False),
     Index("ix_item_matches_item", "item_id"),
+)
+
+# -- the match service ---------------------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_id", String(32), nullable=False, unique=True),  # the public part of the key
+    Column("name", String(200), nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("digest", LargeBinary, nullable=False),  # SHA-256 of salt + secret; never the secret
+    Column("scopes", Text, nullable=False),  # space-separated
+    Column("fields", Text, nullable=False),  # match fields the key may see, space-separated
+    Column("rate_limit", Float, nullable=True),  # requests per second; null: unlimited
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# One row: the last record of the audit chain. Appending takes its row lock, so
+# records are chained in one order however many processes write.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),  # ISO 8601 UTC text: hashed exactly as stored
+    Column("actor", String(200), nullable=False),  # key name, or the CLI's user
+    Column("origin", String(200), nullable=False),  # client address, or cli@host
+    Column("event", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(100), nullable=False),  # signs deliveries, so kept as is
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, expired
+    Column("attempts", Integer, nullable=False),
+    # Unix seconds: the claim of a sender is a compare-and-set on this column.
+    Column("next_attempt_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "delivery_id",
+        BigInteger,
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Index("ix_webhook_attempts_delivery", "delivery_id"),
 )

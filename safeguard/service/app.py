@@ -1,0 +1,453 @@
+"""The FastAPI application: routes, their scopes, and the workers' shared pieces.
+
+``create_app`` builds one worker's application (uvicorn calls it in each
+worker process). Everything a request needs is made once per process: the
+store's connection pool, the PDQ index (memory-mapped, shared between workers
+by the page cache), the key cache, the audit recorder and the webhook sender.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
+
+from safeguard.errors import UsageError
+from safeguard.formats.lists.common import ReadOptions, make_entry
+from safeguard.index.pdq import PdqIndex
+from safeguard.matching import Matcher
+from safeguard.service import metrics
+from safeguard.service.auth import Authenticator, Caller, require
+from safeguard.service.decisions import DecisionDesk, UnhashableUpload, parse_queries
+from safeguard.service.limits import BodySizeLimit
+from safeguard.service.models import (
+    EntriesAdd,
+    EntriesAdded,
+    EntriesRejected,
+    EntryDisable,
+    HashLookup,
+    HashLookupResults,
+    Health,
+    ListChange,
+    ListCreate,
+    ListOut,
+    Problem,
+    UploadMatch,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookOut,
+)
+from safeguard.service.ratelimit import RateLimiter
+from safeguard.service.recorder import Recorder
+from safeguard.service.settings import ServiceSettings
+from safeguard.service.webhooks import WebhookSender
+from safeguard.store import HashList, ImportRejected, ListSpec, Store
+from safeguard.store.audit import AuditLog
+from safeguard.store.keys import KeyStore, Scope
+from safeguard.store.webhooks import WebhookStore
+
+API_VERSION = "1.0.0"
+
+
+def _problems(*codes: int) -> dict:
+    described = {
+        401: "Missing, unknown or revoked API key.",
+        403: "The key lacks the scope this route needs.",
+        404: "No such list, entry or webhook.",
+        409: "A list with that name exists.",
+        413: "Request body too large.",
+        422: "The request (or the upload) cannot be used.",
+        429: "Rate limit exceeded: see Retry-After.",
+    }
+    return {code: {"model": Problem, "description": described[code]} for code in codes}
+
+
+_KEYED = (401, 403, 429)
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    store = Store.open(settings.db)
+    index = PdqIndex(store, max_staleness=settings.freshness)
+    matcher = Matcher(store, index, review_band=True)
+    webhook_store = WebhookStore(store.engine)
+    sender = WebhookSender(
+        webhook_store,
+        poll=settings.webhook_poll,
+        retry_base=settings.webhook_retry_base,
+        retry_max=settings.webhook_retry_max,
+        expiry=settings.webhook_expiry,
+        timeout=settings.webhook_timeout,
+    )
+    recorder = Recorder(
+        AuditLog(store.engine),
+        webhook_store,
+        flush_interval=settings.audit_flush,
+        on_enqueued=sender.wake,
+    )
+    desk = DecisionDesk(matcher, recorder)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        recorder.start()
+        sender.start()
+        try:
+            yield
+        finally:
+            sender.stop()
+            recorder.stop()
+            store.close()
+
+    app = FastAPI(
+        title="Safeguard match service",
+        version=API_VERSION,
+        description="Check uploads and hashes against graded lists of known abuse imagery. "
+        "Every route but /v1/health needs an API key (Authorization: Bearer).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.index = index
+    app.state.recorder = recorder
+    app.state.sender = sender
+    app.state.webhooks = webhook_store
+    app.state.authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.RequestMetrics)
+
+    @app.exception_handler(UsageError)
+    async def usage_error(_request: Request, error: UsageError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        # The shape FastAPI documents for 422, with values that cannot be JSON dropped.
+        errors = [
+            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    # -- health and metrics --------------------------------------------------
+
+    def health() -> Health:
+        reason = None
+        try:
+            if time.time() - index.refreshed_at >= settings.freshness:
+                index.refresh()
+        except Exception as error:  # the store is unreachable: alive, not ready
+            reason = f"cannot follow the store: {type(error).__name__}"
+        age = time.time() - index.refreshed_at
+        if reason is None and age > settings.stale_after:
+            reason = f"index is {age:.1f} s behind the store"
+        return Health(
+            worker=os.getpid(),
+            alive=True,
+            ready=reason is None,
+            reason=reason,
+            index={"hashes": len(index), "revision": index.watermark, "age_seconds": age},
+        )
+
+    @app.get("/v1/health", tags=["health"], summary="Liveness (no key needed)")
+    def liveness() -> Health:
+        return health()
+
+    @app.get(
+        "/v1/health/ready",
+        tags=["health"],
+        summary="Readiness: 503 while the index is not loaded or is stale (no key needed)",
+        responses={503: {"model": Health, "description": "Not ready."}},
+    )
+    def readiness() -> JSONResponse:
+        state = health()
+        return JSONResponse(state.model_dump(), status_code=200 if state.ready else 503)
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, **_problems(*_KEYED)},
+    )
+    def prometheus(_caller: Caller = Depends(require(Scope.METRICS))) -> Response:
+        metrics.observe_index(len(index), index.refreshed_at)
+        metrics.WEBHOOKS_PENDING.set(webhook_store.pending_count())
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    # -- matching ------------------------------------------------------------
+
+    @app.post(
+        "/v1/match",
+        tags=["match"],
+        summary="Hash an upload and match it",
+        response_model=UploadMatch,
+        responses=_problems(*_KEYED, 413, 422),
+        openapi_extra=_UPLOAD_BODY,
+    )
+    async def match_upload(request: Request, caller: Caller = Depends(require(Scope.MATCH))):
+        data, filename = await _read_upload(request)
+        try:
+            answer = await run_in_threadpool(desk.match_upload, data, filename, caller)
+        except UnhashableUpload as error:
+            raise HTTPException(422, f"cannot hash this upload: {error}") from None
+        return JSONResponse(answer)
+
+    @app.post(
+        "/v1/match/hashes",
+        tags=["match"],
+        summary="Match hashes computed by the client (up to 1,000)",
+        response_model=HashLookupResults,
+        responses=_problems(*_KEYED, 413, 422),
+    )
+    def match_hashes(lookup: HashLookup, caller: Caller = Depends(require(Scope.MATCH))):
+        queries = parse_queries([(h.signal, h.value) for h in lookup.hashes])
+        return JSONResponse(desk.match_hashes(queries, caller))
+
+    # -- lists ---------------------------------------------------------------
+
+    def list_out(hash_list: HashList, counts: dict[int, dict[str, int]]) -> ListOut:
+        return ListOut(
+            name=hash_list.name,
+            kind=hash_list.kind,
+            scheme=hash_list.scheme,
+            enabled=hash_list.enabled,
+            action=hash_list.effective_action,
+            pdq_threshold=hash_list.pdq_threshold,
+            review_threshold=hash_list.review_threshold,
+            entries=counts.get(hash_list.id, {}),
+            updated_at=hash_list.updated_at,
+        )
+
+    def existing(name: str) -> HashList:
+        try:
+            return store.get_list(name)
+        except UsageError:
+            raise HTTPException(404, f"no list named {name!r}") from None
+
+    @app.get("/v1/lists", tags=["lists"], summary="All lists", responses=_problems(*_KEYED))
+    def get_lists(_caller: Caller = Depends(require(Scope.LISTS_READ))) -> list[ListOut]:
+        counts = store.entry_counts()
+        return [list_out(hash_list, counts) for hash_list in store.lists()]
+
+    @app.post(
+        "/v1/lists",
+        tags=["lists"],
+        summary="Create a list",
+        status_code=201,
+        responses=_problems(*_KEYED, 409, 413, 422),
+    )
+    def create_list(
+        spec: ListCreate, caller: Caller = Depends(require(Scope.LISTS_WRITE))
+    ) -> ListOut:
+        exists = HTTPException(409, f"a list named {spec.name!r} exists")
+        if any(hash_list.name == spec.name for hash_list in store.lists()):
+            raise exists
+        try:
+            store.import_entries(
+                spec.name,
+                [],
+                spec=ListSpec(
+                    kind=spec.kind,
+                    scheme=spec.scheme,
+                    pdq_threshold=spec.pdq_threshold,
+                    action=spec.action,
+                    review_threshold=spec.review_threshold,
+                    importer="safeguard serve",
+                ),
+            )
+        except IntegrityError:  # created by a concurrent request since the check
+            raise exists from None
+        recorder.record(caller.event("list.create", spec.model_dump(mode="json")))
+        return list_out(store.get_list(spec.name), {})
+
+    @app.get(
+        "/v1/lists/{name}", tags=["lists"], summary="One list", responses=_problems(*_KEYED, 404)
+    )
+    def get_list(name: str, _caller: Caller = Depends(require(Scope.LISTS_READ))) -> ListOut:
+        return list_out(existing(name), store.entry_counts())
+
+    @app.patch(
+        "/v1/lists/{name}",
+        tags=["lists"],
+        summary="Enable or disable a list, or change its action and thresholds",
+        responses=_problems(*_KEYED, 404, 413, 422),
+    )
+    def change_list(
+        name: str, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
+    ) -> ListOut:
+        existing(name)
+        store.set_policy(
+            name,
+            action=change.action,
+            pdq_threshold=change.pdq_threshold,
+            review_threshold=change.review_threshold,
+        )
+        if change.enabled is not None:
+            store.set_list_enabled(name, change.enabled)
+        detail = {"list": name, **change.model_dump(mode="json", exclude_none=True)}
+        recorder.record(caller.event("list.change", detail))
+        return list_out(store.get_list(name), store.entry_counts())
+
+    @app.delete(
+        "/v1/lists/{name}",
+        tags=["lists"],
+        summary="Delete a list and its entries",
+        status_code=204,
+        responses=_problems(*_KEYED, 404),
+    )
+    def delete_list(name: str, caller: Caller = Depends(require(Scope.LISTS_WRITE))) -> Response:
+        existing(name)
+        store.delete_list(name)
+        recorder.record(caller.event("list.delete", {"list": name}))
+        return Response(status_code=204)
+
+    @app.post(
+        "/v1/lists/{name}/entries",
+        tags=["lists"],
+        summary="Add entries to a list (all or nothing, unless skip_bad)",
+        responses={
+            **_problems(*_KEYED, 404, 413),
+            422: {"model": EntriesRejected, "description": "Bad entries; nothing was added."},
+        },
+    )
+    def add_entries(
+        name: str, added: EntriesAdd, caller: Caller = Depends(require(Scope.LISTS_WRITE))
+    ):
+        target = existing(name)
+        options = ReadOptions(scheme=target.scheme)
+        rows = [
+            make_entry(
+                entry.signal,
+                entry.value,
+                position,
+                options,
+                entry.category,
+                series=entry.series,
+                victim_identified=entry.victim_identified,
+                external_id=entry.external_id,
+                notes=entry.notes,
+            )
+            for position, entry in enumerate(added.entries, 1)
+        ]
+        spec = ListSpec(kind=target.kind, scheme=target.scheme)
+        try:
+            report = store.import_entries(name, rows, spec=spec, skip_bad=added.skip_bad)
+        except ImportRejected as rejected:
+            bad = [{"record": b.record, "reason": b.reason} for b in rejected.report.bad]
+            return JSONResponse({"detail": str(rejected), "bad": bad}, status_code=422)
+        index.refresh()  # this worker answers with the new entries at once; others within 1 s
+        recorder.record(
+            caller.event(
+                "entries.add",
+                {"list": name, "imported": report.imported, "bad": report.bad_count},
+            )
+        )
+        return EntriesAdded(
+            list=name,
+            created=False,
+            imported=report.imported,
+            bad=[{"record": b.record, "reason": b.reason} for b in report.bad],
+        )
+
+    @app.post(
+        "/v1/lists/{name}/entries/{entry_id}/disable",
+        tags=["lists"],
+        summary="Stop one entry from matching (for good, or until a time)",
+        status_code=204,
+        responses=_problems(*_KEYED, 404, 413, 422),
+    )
+    def disable_entry(
+        name: str,
+        entry_id: int,
+        body: EntryDisable | None = None,
+        caller: Caller = Depends(require(Scope.LISTS_WRITE)),
+    ) -> Response:
+        existing(name)
+        until = body.until if body else None
+        try:
+            store.disable_entry(name, entry_id, until)
+        except UsageError:
+            raise HTTPException(404, f"list {name!r} has no entry {entry_id}") from None
+        detail = {"list": name, "entry": entry_id, "until": until.isoformat() if until else None}
+        recorder.record(caller.event("entry.disable", detail))
+        return Response(status_code=204)
+
+    # -- webhooks ------------------------------------------------------------
+
+    @app.get("/v1/webhooks", tags=["webhooks"], summary="Webhooks", responses=_problems(*_KEYED))
+    def get_webhooks(_caller: Caller = Depends(require(Scope.ADMIN))) -> list[WebhookOut]:
+        return [WebhookOut(**hook.to_json()) for hook in webhook_store.all()]
+
+    @app.post(
+        "/v1/webhooks",
+        tags=["webhooks"],
+        summary="Send match events to a URL (signed; the secret is shown once)",
+        status_code=201,
+        responses=_problems(*_KEYED, 413, 422),
+    )
+    def add_webhook(
+        body: WebhookCreate, caller: Caller = Depends(require(Scope.ADMIN))
+    ) -> WebhookCreated:
+        hook, secret = webhook_store.add(body.url)
+        recorder.record(caller.event("webhook.add", {"id": hook.id, "url": hook.url}))
+        return WebhookCreated(**hook.to_json(), secret=secret)
+
+    @app.delete(
+        "/v1/webhooks/{webhook_id}",
+        tags=["webhooks"],
+        summary="Remove a webhook",
+        status_code=204,
+        responses=_problems(*_KEYED, 404),
+    )
+    def remove_webhook(webhook_id: int, caller: Caller = Depends(require(Scope.ADMIN))) -> Response:
+        try:
+            webhook_store.remove(webhook_id)
+        except UsageError:
+            raise HTTPException(404, f"no webhook {webhook_id}") from None
+        recorder.record(caller.event("webhook.remove", {"id": webhook_id}))
+        return Response(status_code=204)
+
+    return app
+
+
+async def _read_upload(request: Request) -> tuple[bytes, str | None]:
+    """The uploaded bytes: the multipart field ``file``, or the raw body."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException as error:
+            if error.status_code == 413:
+                raise
+            raise HTTPException(422, f"unreadable multipart body: {error.detail}") from None
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, "a multipart upload needs its file in the field 'file'")
+        data, filename = await upload.read(), upload.filename
+    else:
+        data, filename = await request.body(), None
+    if not data:
+        raise HTTPException(422, "empty upload")
+    return data, filename

@@ -1,0 +1,167 @@
+"""From an upload or a batch of hashes to matches and an action, audited and announced.
+
+This is where the service decides. It hashes uploads exactly as ``safeguard
+hash`` does (fast PDQ mode, plus the dihedral variants so a flipped or rotated
+copy is caught), asks the one shared :class:`~safeguard.matching.Matcher`, turns
+the hits into the strongest action, shows each key only the fields it may see,
+and writes the decision to the audit log (and, for hits, the webhook outbox).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from safeguard.errors import UsageError
+from safeguard.formats.hash_records import to_record
+from safeguard.matching import Match, Matcher, MatchResult
+from safeguard.media.images import PdqMode
+from safeguard.service import metrics
+from safeguard.service.auth import Caller
+from safeguard.service.recorder import Recorder
+from safeguard.signals import PDQ, SIGNAL_TYPES
+from safeguard.signals.extract import HashOptions, hash_content
+from safeguard.store import Action
+
+NO_ACTION = "none"
+UPLOAD_OPTIONS = HashOptions(pdq_mode=PdqMode.FAST, dihedral=True)
+
+
+class UnhashableUpload(Exception):
+    """The upload could not be read as what it claims to be (corrupt, hostile, too large)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    signal: str
+    value: bytes
+
+
+def parse_queries(pairs: Sequence[tuple[str, str]]) -> list[Query]:
+    """Validate (signal, hex) pairs; a UsageError names the first bad one (from 1)."""
+    parsed = []
+    for position, (signal, text) in enumerate(pairs, 1):
+        try:
+            parsed.append(Query(signal, SIGNAL_TYPES[signal].parse(text)))
+        except UsageError as error:
+            raise UsageError(f"hash {position}: {error}") from None
+    return parsed
+
+
+def strongest(matches: Sequence[Match]) -> str:
+    actions = [m.decision for m in matches if m.decision is not None]
+    return max(actions, key=lambda a: a.strength).value if actions else NO_ACTION
+
+
+def _ordered(matches: Sequence[Match]) -> list[Match]:
+    return sorted(matches, key=lambda m: (-_strength(m.decision), m.distance, m.list, m.entry))
+
+
+def _strength(action: Action | None) -> int:
+    return action.strength if action is not None else 0
+
+
+def full_view(match: Match) -> dict:
+    return {**match.to_json(), "action": match.decision.value if match.decision else NO_ACTION}
+
+
+def keyed_view(matches: Sequence[Match], fields: Sequence[str]) -> list[dict] | None:
+    """What a key may see of its hits: its fields only, or nothing but the action."""
+    if not fields:
+        return None
+    shown = []
+    for match in _ordered(matches):
+        full = full_view(match)
+        view = {"action": full["action"], **{name: full[name] for name in fields}}
+        if "category" in fields:
+            view["scheme"] = full["scheme"]
+        shown.append(view)
+    return shown
+
+
+class DecisionDesk:
+    def __init__(self, matcher: Matcher, recorder: Recorder) -> None:
+        self.matcher = matcher
+        self.recorder = recorder
+
+    def match_upload(self, data: bytes, filename: str | None, caller: Caller) -> dict:
+        hashes = hash_content(filename or "upload", lambda: io.BytesIO(data), UPLOAD_OPTIONS)
+        if hashes.error is not None:
+            raise UnhashableUpload(hashes.error)
+        result = self.matcher.match_file(hashes, dihedral=True)
+        record = to_record(hashes)
+        record["path"] = filename
+        action = strongest(result.alerts)
+        summary = {
+            "endpoint": "/v1/match",
+            "size": hashes.size,
+            "md5": record["md5"],
+            "sha256": record["sha256"],
+            "pdq": record["pdq"],
+            "action": action,
+            "matches": [full_view(m) for m in _ordered(result.alerts)],
+        }
+        self._record(caller, summary, hit=bool(result.alerts))
+        metrics.DECISIONS.labels("upload", action).inc()
+        self._observe_index()
+        return {
+            "hashes": record,
+            "matches": keyed_view(result.alerts, caller.key.fields),
+            "action": action,
+        }
+
+    def match_hashes(self, queries: Sequence[Query], caller: Caller) -> dict:
+        exact = [[(q.signal, q.value)] if q.signal != PDQ.name else [] for q in queries]
+        pdq = [[q.value] if q.signal == PDQ.name else [] for q in queries]
+        outcomes: list[MatchResult] = self.matcher.match_many(exact, pdq)
+        results, hits = [], []
+        for query, outcome in zip(queries, outcomes, strict=True):
+            action = strongest(outcome.alerts)
+            text = SIGNAL_TYPES[query.signal].to_text(query.value)
+            results.append(
+                {
+                    "signal": query.signal,
+                    "value": text,
+                    "matches": keyed_view(outcome.alerts, caller.key.fields),
+                    "action": action,
+                }
+            )
+            if outcome.alerts:
+                hits.append(
+                    {
+                        "signal": query.signal,
+                        "value": text,
+                        "action": action,
+                        "matches": [full_view(m) for m in _ordered(outcome.alerts)],
+                    }
+                )
+            metrics.DECISIONS.labels("hashes", action).inc()
+        overall = strongest([m for outcome in outcomes for m in outcome.alerts])
+        summary = {
+            "endpoint": "/v1/match/hashes",
+            "queries": len(queries),
+            "action": overall,
+            "hits": hits,
+        }
+        self._record(caller, summary, hit=bool(hits))
+        self._observe_index()
+        return {"results": results}
+
+    def _record(self, caller: Caller, summary: dict, *, hit: bool) -> None:
+        event = caller.event("match.decision", summary)
+        if hit:
+            payload = {
+                "event": "match",
+                "at": event.at.isoformat(),
+                "key": caller.key.name,
+                "origin": caller.origin,
+                **summary,
+            }
+            self.recorder.record_hit(event, payload)
+        else:
+            self.recorder.record_later(event)
+
+    def _observe_index(self) -> None:
+        index = self.matcher.pdq_index
+        metrics.observe_index(len(index), index.refreshed_at)

@@ -1,0 +1,175 @@
+"""The JSON shapes of the API (they make the OpenAPI document, so keep them exact)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from safeguard.store import Action, ListKind, Scheme
+
+SignalName = Literal["md5", "sha1", "sha256", "pdq"]
+Decision = Literal["block", "quarantine", "report", "review", "none"]
+HEX = r"^[0-9a-fA-F]+$"
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class HashRecord(BaseModel):
+    """Exactly the record ``safeguard hash`` writes for a file."""
+
+    path: str | None
+    size: int | None
+    type: str | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    width: int | None
+    height: int | None
+    error: str | None
+
+
+class MatchOut(BaseModel):
+    """One hit. Which fields appear is set per API key; ``action`` always does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Decision = Field(description="What this hit asks for (review: in the review band).")
+    list: str | None = None
+    entry: int | None = None
+    signal: SignalName | None = None
+    distance: int | None = None
+    category: str | None = None
+    scheme: Scheme | None = Field(None, description="How to read the category (uk or vics).")
+
+
+class UploadMatch(BaseModel):
+    hashes: HashRecord
+    matches: list[MatchOut] | None = Field(
+        description="Hits, strongest first; null when this key is shown the action only."
+    )
+    action: Decision = Field(description="The strongest action any hit asks for.")
+
+
+class HashQuery(BaseModel):
+    signal: SignalName
+    value: str = Field(min_length=32, max_length=64, pattern=HEX)
+
+
+class HashLookup(BaseModel):
+    hashes: list[HashQuery] = Field(min_length=1, max_length=1000)
+
+
+class HashResult(BaseModel):
+    signal: SignalName
+    value: str
+    matches: list[MatchOut] | None
+    action: Decision
+
+
+class HashLookupResults(BaseModel):
+    results: list[HashResult]
+
+
+class ListOut(BaseModel):
+    name: str
+    kind: ListKind
+    scheme: Scheme
+    enabled: bool
+    action: Action | None = Field(description="What a hit leads to (null: never acts).")
+    pdq_threshold: int | None
+    review_threshold: int | None
+    entries: dict[str, int] = Field(description="Entries per signal, disabled ones included.")
+    updated_at: datetime
+
+
+class ListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    kind: ListKind = ListKind.ALERT
+    scheme: Scheme = Scheme.UK
+    action: Action | None = None
+    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    review_threshold: int | None = Field(None, ge=1, le=128)
+
+
+class ListChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    action: Action | None = None
+    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    review_threshold: int | None = Field(None, ge=1, le=128)
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signal: SignalName
+    value: str = Field(min_length=1, max_length=200)
+    category: str | None = Field(None, max_length=16)
+    series: str | None = Field(None, max_length=1000)
+    victim_identified: bool | None = None
+    external_id: str | None = Field(None, max_length=200)
+    notes: str | None = Field(None, max_length=10_000)
+
+
+class EntriesAdd(BaseModel):
+    entries: list[EntryIn] = Field(min_length=1, max_length=10_000)
+    skip_bad: bool = Field(False, description="Add the good entries and report the bad.")
+
+
+class BadEntry(BaseModel):
+    record: int | str = Field(description="Position of the entry in the request, from 1.")
+    reason: str
+
+
+class EntriesAdded(BaseModel):
+    list: str
+    created: bool
+    imported: int
+    bad: list[BadEntry]
+
+
+class EntriesRejected(BaseModel):
+    detail: str
+    bad: list[BadEntry]
+
+
+class EntryDisable(BaseModel):
+    until: datetime | None = Field(None, description="Active again after this time.")
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(min_length=1, max_length=2000)
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    enabled: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="Signs every delivery; shown this once.")
+
+
+class IndexState(BaseModel):
+    hashes: int
+    revision: int
+    age_seconds: float
+
+
+class Health(BaseModel):
+    worker: int = Field(description="Process id of the worker that answered.")
+    alive: bool
+    ready: bool
+    reason: str | None
+    index: IndexState | None
