@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from safeguard.signals import PDQ
 from safeguard.store.audit import AuditLog
 from safeguard.store.database import create_store_engine, database_url
 
@@ -162,13 +161,16 @@ def test_disabling_an_entry_or_a_list_stops_matches(service, photo, graded):
 
 def test_list_lifecycle_and_its_errors(service):
     assert service.call("GET", "/v1/lists", "reader").json() == []
-    made = service.call(
-        "POST", "/v1/lists", "writer", json={"name": "vics-list", "scheme": "vics"}
-    )
+    made = service.call("POST", "/v1/lists", "writer", json={"name": "vics-list", "scheme": "vics"})
     assert made.status_code == 201 and made.json()["action"] == "block"
-    assert service.call("POST", "/v1/lists", "writer", json={"name": "vics-list"}).status_code == 409
+    assert (
+        service.call("POST", "/v1/lists", "writer", json={"name": "vics-list"}).status_code == 409
+    )
     bad_band = service.call(
-        "POST", "/v1/lists", "writer", json={"name": "x", "pdq_threshold": 40, "review_threshold": 30}
+        "POST",
+        "/v1/lists",
+        "writer",
+        json={"name": "x", "pdq_threshold": 40, "review_threshold": 30},
     )
     assert bad_band.status_code == 422
     assert service.call("GET", "/v1/lists/nope", "reader").status_code == 404
@@ -193,8 +195,10 @@ def test_list_lifecycle_and_its_errors(service):
         "POST",
         "/v1/lists/vics-list/entries",
         "writer",
-        json={"entries": [{"signal": "md5", "value": "a" * 32}, {"signal": "sha1", "value": "1"}],
-              "skip_bad": True},
+        json={
+            "entries": [{"signal": "md5", "value": "a" * 32}, {"signal": "sha1", "value": "1"}],
+            "skip_bad": True,
+        },
     )
     assert skipped.json()["imported"] == 1 and len(skipped.json()["bad"]) == 1
     assert service.call("DELETE", "/v1/lists/vics-list", "writer").status_code == 204
@@ -276,9 +280,10 @@ def test_oversized_and_hostile_uploads_are_refused_and_the_worker_lives_on(servi
     renamed = service.call("POST", "/v1/match", "match", files={"file": ("a.jpg", b"\x00" * 999)})
     assert renamed.status_code == 422
     assert service.call("POST", "/v1/match", "match", content=b"").status_code == 422
-    assert service.call(
-        "POST", "/v1/match", "match", files={"other": ("a.jpg", jpeg)}
-    ).status_code == 422
+    assert (
+        service.call("POST", "/v1/match", "match", files={"other": ("a.jpg", jpeg)}).status_code
+        == 422
+    )
     assert _upload(service, jpeg).status_code == 200  # still serving
 
 
