@@ -182,7 +182,6 @@ def service(store_url):
     from fastapi.testclient import TestClient
 
     from safeguard.service.app import create_app
-    from safeguard.service.settings import ServiceSettings
     from safeguard.store import Store
     from safeguard.store.keys import MATCH_FIELDS, KeyStore, Scope
 
@@ -197,7 +196,15 @@ def service(store_url):
             rate_limit=rate,
         )
     store.close()
-    settings = ServiceSettings(
+    with TestClient(create_app(service_settings(store_url))) as client:
+        yield ServiceClient(client, store_url, tokens)
+
+
+def service_settings(store_url: str):
+    """Settings for tests: small limits, short intervals."""
+    from safeguard.service.settings import ServiceSettings
+
+    return ServiceSettings(
         db=store_url,
         max_body_bytes=4 << 20,
         audit_flush=0.05,
@@ -206,5 +213,3 @@ def service(store_url):
         webhook_retry_max=0.5,
         webhook_timeout=2.0,
     )
-    with TestClient(create_app(settings)) as client:
-        yield ServiceClient(client, store_url, tokens)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import time
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,6 +29,7 @@ from safeguard.service.auth import Authenticator, Caller, require
 from safeguard.service.decisions import DecisionDesk, UnhashableUpload, parse_queries
 from safeguard.service.limits import BodySizeLimit
 from safeguard.service.models import (
+    NO_NUL,
     EntriesAdd,
     EntriesAdded,
     EntriesRejected,
@@ -54,6 +56,10 @@ from safeguard.store.keys import KeyStore, Scope
 from safeguard.store.webhooks import WebhookStore
 
 API_VERSION = "1.0.0"
+# Ids as wide as their columns, so an absurd id is a 422, not a database error.
+EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ListName = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
 
 
 def _problems(*codes: int) -> dict:
@@ -285,7 +291,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.get(
         "/v1/lists/{name}", tags=["lists"], summary="One list", responses=_problems(*_KEYED, 404)
     )
-    def get_list(name: str, _caller: Caller = Depends(require(Scope.LISTS_READ))) -> ListOut:
+    def get_list(name: ListName, _caller: Caller = Depends(require(Scope.LISTS_READ))) -> ListOut:
         return list_out(existing(name), store.entry_counts())
 
     @app.patch(
@@ -295,7 +301,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         responses=_problems(*_KEYED, 404, 413, 422),
     )
     def change_list(
-        name: str, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
+        name: ListName, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> ListOut:
         existing(name)
         store.set_policy(
@@ -317,7 +323,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         status_code=204,
         responses=_problems(*_KEYED, 404),
     )
-    def delete_list(name: str, caller: Caller = Depends(require(Scope.LISTS_WRITE))) -> Response:
+    def delete_list(
+        name: ListName, caller: Caller = Depends(require(Scope.LISTS_WRITE))
+    ) -> Response:
         existing(name)
         store.delete_list(name)
         recorder.record(caller.event("list.delete", {"list": name}))
@@ -333,7 +341,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         },
     )
     def add_entries(
-        name: str, added: EntriesAdd, caller: Caller = Depends(require(Scope.LISTS_WRITE))
+        name: ListName, added: EntriesAdd, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ):
         target = existing(name)
         options = ReadOptions(scheme=target.scheme)
@@ -379,8 +387,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         responses=_problems(*_KEYED, 404, 413, 422),
     )
     def disable_entry(
-        name: str,
-        entry_id: int,
+        name: ListName,
+        entry_id: EntryId,
         body: EntryDisable | None = None,
         caller: Caller = Depends(require(Scope.LISTS_WRITE)),
     ) -> Response:
@@ -421,7 +429,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         status_code=204,
         responses=_problems(*_KEYED, 404),
     )
-    def remove_webhook(webhook_id: int, caller: Caller = Depends(require(Scope.ADMIN))) -> Response:
+    def remove_webhook(
+        webhook_id: WebhookId, caller: Caller = Depends(require(Scope.ADMIN))
+    ) -> Response:
         try:
             webhook_store.remove(webhook_id)
         except UsageError:

@@ -12,6 +12,9 @@ from safeguard.store import Action, ListKind, Scheme
 SignalName = Literal["md5", "sha1", "sha256", "pdq"]
 Decision = Literal["block", "quarantine", "report", "review", "none"]
 HEX = r"^[0-9a-fA-F]+$"
+# Text bound for the database: PostgreSQL refuses NUL characters, so they are a 422 here.
+NO_NUL = r"^[^\x00]*$"
+NAME = r"^[^\x00]*\S[^\x00]*$"  # at least one visible character
 
 
 class Problem(BaseModel):
@@ -91,7 +94,7 @@ class ListOut(BaseModel):
 class ListCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    name: str = Field(min_length=1, max_length=200, pattern=NAME)
     kind: ListKind = ListKind.ALERT
     scheme: Scheme = Scheme.UK
     action: Action | None = None
@@ -112,12 +115,12 @@ class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     signal: SignalName
-    value: str = Field(min_length=1, max_length=200)
-    category: str | None = Field(None, max_length=16)
-    series: str | None = Field(None, max_length=1000)
+    value: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    category: str | None = Field(None, max_length=16, pattern=NO_NUL)
+    series: str | None = Field(None, max_length=1000, pattern=NO_NUL)
     victim_identified: bool | None = None
-    external_id: str | None = Field(None, max_length=200)
-    notes: str | None = Field(None, max_length=10_000)
+    external_id: str | None = Field(None, max_length=200, pattern=NO_NUL)
+    notes: str | None = Field(None, max_length=10_000, pattern=NO_NUL)
 
 
 class EntriesAdd(BaseModel):
@@ -147,7 +150,7 @@ class EntryDisable(BaseModel):
 
 
 class WebhookCreate(BaseModel):
-    url: str = Field(min_length=1, max_length=2000)
+    url: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
 
 
 class WebhookOut(BaseModel):

@@ -67,15 +67,18 @@ class WebhookSender:
         self.client = httpx.Client(timeout=timeout, follow_redirects=False)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.client.close()
 
     def wake(self) -> None:

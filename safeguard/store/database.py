@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -80,6 +81,13 @@ def next_revision(connection: Connection) -> int:
         .values(revision=store_info.c.revision + 1)
         .returning(store_info.c.revision)
     ).scalar_one()
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite hands them back naive)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def store_identity(connection: Connection) -> tuple[str, int]:

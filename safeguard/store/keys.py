@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import Engine, or_, select, update
 
 from safeguard.errors import UsageError
+from safeguard.store.database import as_utc
 from safeguard.store.schema import api_keys
 
 KEY_PREFIX = "sgk"
@@ -168,7 +169,7 @@ def _to_stored(row) -> StoredKey:
         scopes=frozenset(Scope(s) for s in row.scopes.split()),
         fields=tuple(row.fields.split()),
         rate_limit=row.rate_limit,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
+        created_at=as_utc(row.created_at),
+        revoked_at=as_utc(row.revoked_at),
     )
     return StoredKey(key, bytes(row.salt), bytes(row.digest))

@@ -23,6 +23,7 @@ from safeguard.errors import SafeguardError, UsageError
 from safeguard.signals import PDQ
 from safeguard.store.categories import Scheme
 from safeguard.store.database import (
+    as_utc,
     create_store_engine,
     database_url,
     migrate,
@@ -509,8 +510,8 @@ def _to_list(row) -> HashList:
         enabled=row.enabled,
         source_file=row.source_file,
         importer=row.importer,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         revision=row.revision,
         action=Action(row.action) if row.action else None,
         review_threshold=row.review_threshold,

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from safeguard.errors import UsageError
+from safeguard.store.database import as_utc
 from safeguard.store.schema import webhook_attempts, webhook_deliveries, webhooks
 
 PENDING, DELIVERED, EXPIRED = "pending", "delivered", "expired"
@@ -86,7 +87,7 @@ class WebhookStore:
     def all(self) -> list[Webhook]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(webhooks).order_by(webhooks.c.id))
-            return [Webhook(r.id, r.url, r.enabled, r.created_at) for r in rows]
+            return [Webhook(r.id, r.url, r.enabled, as_utc(r.created_at)) for r in rows]
 
     def remove(self, webhook_id: int) -> None:
         with self.engine.begin() as connection:
