@@ -63,10 +63,15 @@ def render() -> tuple[bytes, str]:
 
 
 class RequestMetrics:
-    """Pure ASGI middleware: counts and times every request by its route template."""
+    """Pure ASGI middleware: counts and times every request by its route template.
+
+    It also names the worker process that answered (``X-Safeguard-Worker``), which
+    tells an operator, or a test, which worker's view of the lists a reply shows.
+    """
 
     def __init__(self, app) -> None:
         self.app = app
+        self.worker_header = (b"x-safeguard-worker", str(os.getpid()).encode())
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -79,6 +84,7 @@ class RequestMetrics:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", []), self.worker_header]
             await send(message)
 
         try:
