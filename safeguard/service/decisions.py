@@ -23,8 +23,10 @@ from safeguard.service.recorder import Recorder
 from safeguard.signals import PDQ, SIGNAL_TYPES
 from safeguard.signals.extract import HashOptions, hash_content
 from safeguard.store import Action
+from safeguard.store.audit import AuditEvent
 
 NO_ACTION = "none"
+PendingHit = tuple[AuditEvent, dict]  # an audit event and its webhook payload
 UPLOAD_OPTIONS = HashOptions(pdq_mode=PdqMode.FAST, dihedral=True)
 
 
@@ -102,7 +104,9 @@ class DecisionDesk:
             "action": action,
             "matches": [full_view(m) for m in _ordered(result.alerts)],
         }
-        self._record(caller, summary, hit=bool(result.alerts))
+        hit = self._record(caller, summary, hit=bool(result.alerts))
+        if hit is not None:
+            self.record_hit(*hit)
         metrics.DECISIONS.labels("upload", action).inc()
         self._observe_index()
         return {
@@ -111,7 +115,10 @@ class DecisionDesk:
             "action": action,
         }
 
-    def match_hashes(self, queries: Sequence[Query], caller: Caller) -> dict:
+    def match_hashes(
+        self, queries: Sequence[Query], caller: Caller
+    ) -> tuple[dict, PendingHit | None]:
+        """The answer, and the hit record the caller must write before sending it."""
         exact = [[(q.signal, q.value)] if q.signal != PDQ.name else [] for q in queries]
         pdq = [[q.value] if q.signal == PDQ.name else [] for q in queries]
         outcomes: list[MatchResult] = self.matcher.match_many(exact, pdq)
@@ -144,23 +151,27 @@ class DecisionDesk:
             "action": overall,
             "hits": hits,
         }
-        self._record(caller, summary, hit=bool(hits))
+        pending = self._record(caller, summary, hit=bool(hits))
         self._observe_index()
-        return {"results": results}
+        return {"results": results}, pending
 
-    def _record(self, caller: Caller, summary: dict, *, hit: bool) -> None:
+    def _record(self, caller: Caller, summary: dict, *, hit: bool) -> PendingHit | None:
+        """Queue a decision without hits; return one with hits, to be written before replying."""
         event = caller.event("match.decision", summary)
-        if hit:
-            payload = {
-                "event": "match",
-                "at": event.at.isoformat(),
-                "key": caller.key.name,
-                "origin": caller.origin,
-                **summary,
-            }
-            self.recorder.record_hit(event, payload)
-        else:
+        if not hit:
             self.recorder.record_later(event)
+            return None
+        payload = {
+            "event": "match",
+            "at": event.at.isoformat(),
+            "key": caller.key.name,
+            "origin": caller.origin,
+            **summary,
+        }
+        return event, payload
+
+    def record_hit(self, event: AuditEvent, payload: dict) -> None:
+        self.recorder.record_hit(event, payload)
 
     def _observe_index(self) -> None:
         index = self.matcher.pdq_index
