@@ -14,6 +14,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -115,6 +116,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         on_enqueued=sender.wake,
     )
     desk = DecisionDesk(matcher, recorder)
+    # Decodes at once per worker: more only queue for the same cores, and each
+    # holds a full-size bitmap (about 18 MB for a 6 MP photo) while it runs.
+    decoders = anyio.CapacityLimiter(settings.decoders)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -220,7 +224,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def match_upload(request: Request, caller: Caller = Depends(require(Scope.MATCH))):
         data, filename = await _read_upload(request)
         try:
-            answer = await run_in_threadpool(desk.match_upload, data, filename, caller)
+            answer = await anyio.to_thread.run_sync(
+                desk.match_upload, data, filename, caller, limiter=decoders
+            )
         except UnhashableUpload as error:
             raise HTTPException(422, f"cannot hash this upload: {error}") from None
         return JSONResponse(answer)

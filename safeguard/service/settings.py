@@ -21,6 +21,8 @@ class ServiceSettings:
     max_body_bytes: int = field(
         default_factory=lambda: _env_int("SAFEGUARD_MAX_BODY_BYTES", 32 << 20)
     )
+    # Uploads hashed at the same time in one worker (the rest wait their turn).
+    decoders: int = field(default_factory=lambda: _env_int("SAFEGUARD_DECODERS", 2))
     # Per-key rate limits are enforced in each worker with this share of the rate.
     workers: int = field(default_factory=lambda: _env_int("SAFEGUARD_SERVICE_WORKERS", 1))
     # How old a worker's view of the lists may be when it answers (seconds).
