@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,10 @@ from safeguard.index.mih import MultiIndex, as_words, scan
 from safeguard.store import Store
 
 _EMPTY_CODES = np.empty((0, 32), np.uint8)
+
+
+def _empty_tail() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty((0, 4), np.uint64), np.empty(0, np.int64)
 
 
 def default_directory(store: Store) -> Path:
@@ -58,19 +63,25 @@ class PdqIndex:
         self.merge_fraction = merge_fraction
         self.merge_minimum = merge_minimum
         self.max_staleness = max_staleness  # seconds a search may run on an unrefreshed index
-        self.main = MultiIndex.build(_EMPTY_CODES, np.empty(0, np.int64))
         self.watermark = 0
         self.refreshed_at = 0.0
-        self._tail_codes = np.empty((0, 4), np.uint64)
-        self._tail_ids = np.empty(0, np.int64)
+        # The main index and the tail's codes and ids, swapped as one tuple: a
+        # search in another thread (the service hashes uploads in threads) never
+        # sees a new part beside an old one.
+        self._parts = (MultiIndex.build(_EMPTY_CODES, np.empty(0, np.int64)), *_empty_tail())
+        self._lock = threading.RLock()  # one refresh or rebuild at a time
         self._open()
 
     def __len__(self) -> int:
-        return len(self.main) + len(self._tail_ids)
+        return len(self.main) + self.tail_size
+
+    @property
+    def main(self) -> MultiIndex:
+        return self._parts[0]
 
     @property
     def tail_size(self) -> int:
-        return len(self._tail_ids)
+        return len(self._parts[2])
 
     def _open(self) -> None:
         store_id, revision = self.store.identity()
@@ -83,13 +94,18 @@ class PdqIndex:
             and manifest.get("store_id") == store_id
             and manifest.get("watermark", 1 << 62) <= revision
         ):
-            self.main, self.watermark = main, int(manifest["watermark"])
+            self._parts = (main, *_empty_tail())
+            self.watermark = int(manifest["watermark"])
             self.refresh()
         else:
             self.rebuild()
 
     def refresh(self) -> int:
         """Take in entries written since the last look; returns how many were new."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> int:
         _, revision = self.store.identity()
         added = 0
         if revision > self.watermark:
@@ -98,8 +114,12 @@ class PdqIndex:
             if pairs:
                 ids = np.fromiter((i for i, _ in pairs), np.int64, len(pairs))
                 codes = as_words(np.frombuffer(b"".join(v for _, v in pairs), np.uint8))
-                self._tail_ids = np.concatenate((self._tail_ids, ids))
-                self._tail_codes = np.concatenate((self._tail_codes, codes))
+                main, tail_codes, tail_ids = self._parts
+                self._parts = (
+                    main,
+                    np.concatenate((tail_codes, codes)),
+                    np.concatenate((tail_ids, ids)),
+                )
                 added = len(pairs)
             self.watermark = revision
         self.refreshed_at = time.time()
@@ -109,6 +129,10 @@ class PdqIndex:
 
     def rebuild(self) -> None:
         """Build the main index afresh from every PDQ entry in the store, and save it."""
+        with self._lock:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
         _, revision = self.store.identity()
         ids, codes = [], []
         for batch in self.store.changed_pdq_entries(0):
@@ -116,9 +140,7 @@ class PdqIndex:
             codes.append(np.frombuffer(b"".join(v for _, v in batch), np.uint8).reshape(-1, 32))
         all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
         all_codes = np.concatenate(codes) if codes else _EMPTY_CODES
-        self.main = MultiIndex.build(all_codes, all_ids)
-        self._tail_codes = np.empty((0, 4), np.uint64)
-        self._tail_ids = np.empty(0, np.int64)
+        self._parts = (MultiIndex.build(all_codes, all_ids), *_empty_tail())
         self.watermark = revision
         self.refreshed_at = time.time()
         self._save()
@@ -137,9 +159,14 @@ class PdqIndex:
         }
         self.main.save(staging, manifest)
         previous = parent / f".index-old-{os.getpid()}"
-        if self.directory.exists():
-            self.directory.rename(previous)
-        staging.rename(self.directory)
+        try:
+            if self.directory.exists():
+                self.directory.rename(previous)
+            staging.rename(self.directory)
+        except OSError:
+            # Another process (a second service worker) saved its rebuild at the same
+            # moment: theirs stays, ours is still in memory, and nothing is lost.
+            shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(previous, ignore_errors=True)
 
     def search(self, values: Sequence[bytes], radius: int) -> dict[int, int]:
@@ -150,10 +177,11 @@ class PdqIndex:
         if time.time() - self.refreshed_at >= self.max_staleness:
             self.refresh()
         queries = as_words(np.frombuffer(b"".join(values), np.uint8))
+        main, tail_codes, tail_ids = self._parts
         for query in queries:
             for source in (
-                self.main.search(query, radius),
-                scan(self._tail_codes, self._tail_ids, query, radius),
+                main.search(query, radius),
+                scan(tail_codes, tail_ids, query, radius),
             ):
                 for entry_id, distance in zip(*source, strict=True):
                     key = int(entry_id)
