@@ -52,7 +52,7 @@ from safeguard.service.ratelimit import RateLimiter
 from safeguard.service.recorder import Recorder
 from safeguard.service.settings import ServiceSettings
 from safeguard.service.webhooks import WebhookSender
-from safeguard.store import HashList, ImportRejected, ListSpec, Store
+from safeguard.store import HashList, ImportRejected, ListExists, ListSpec, Store
 from safeguard.store.audit import AuditLog
 from safeguard.store.keys import KeyStore, Scope
 from safeguard.store.webhooks import WebhookStore
@@ -283,14 +283,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def create_list(
         spec: ListCreate, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> ListOut:
-        exists = HTTPException(409, f"a list named {spec.name!r} exists")
-        if any(hash_list.name == spec.name for hash_list in store.lists()):
-            raise exists
         try:
-            store.import_entries(
+            created = store.create_list(
                 spec.name,
-                [],
-                spec=ListSpec(
+                ListSpec(
                     kind=spec.kind,
                     scheme=spec.scheme,
                     pdq_threshold=spec.pdq_threshold,
@@ -299,10 +295,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     importer="safeguard serve",
                 ),
             )
+        except ListExists as exists:
+            raise HTTPException(409, str(exists)) from None
         except IntegrityError:  # created by a concurrent request since the check
-            raise exists from None
+            raise HTTPException(409, f"a list named {spec.name!r} exists") from None
         recorder.record(caller.event("list.create", spec.model_dump(mode="json")))
-        return list_out(store.get_list(spec.name), {})
+        return list_out(created, {})
 
     @app.get(
         "/v1/lists/{name}", tags=["lists"], summary="One list", responses=_problems(*_KEYED, 404)

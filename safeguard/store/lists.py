@@ -158,6 +158,10 @@ class ImportReport:
             self.bad.append(bad)
 
 
+class ListExists(UsageError):
+    pass
+
+
 class ImportRejected(SafeguardError):
     """Bad rows in an all-or-nothing import: nothing was written."""
 
@@ -242,6 +246,13 @@ class Store:
         if found is None:
             raise UsageError(f"no list named {name!r}")
         return found
+
+    def create_list(self, name: str, spec: ListSpec) -> HashList:
+        """A new, empty list (a UsageError if the name is taken)."""
+        with self.engine.begin() as connection:
+            if self._find_list(connection, name) is not None:
+                raise ListExists(f"a list named {name!r} exists")
+            return self._create_list(connection, name, spec)
 
     def delete_list(self, name: str) -> None:
         with self.engine.begin() as connection:
