@@ -16,6 +16,10 @@ class UsageError(SafeguardError):
     """The caller asked for something that cannot be done (bad option, bad value)."""
 
 
+class NotFound(UsageError):
+    """The caller named a list, entry, key or webhook that does not exist."""
+
+
 class ItemError(SafeguardError):
     """A single item failed; the message is meant for the examiner's report."""
 

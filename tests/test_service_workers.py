@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,10 @@ import pytest
 from safeguard.store import Store
 from safeguard.store.keys import KeyStore, Scope
 
-from conftest import run_cli
+from conftest import free_port, run_cli
 
 pytestmark = pytest.mark.slow
 FRESH_WITHIN = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,7 +25,7 @@ def server(store_url, tmp_path):
     store = Store.open(store_url)
     _, token = KeyStore(store.engine).create("ops", [Scope.ADMIN])
     store.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SAFEGUARD_INDEX_DIR": str(tmp_path / "index")}
     process = subprocess.Popen(
         [

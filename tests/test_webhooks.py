@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from safeguard.service.webhooks import SIGNATURE_HEADER, sign, verify_signature
+
+from conftest import free_port
 
 
 class Receiver:
@@ -41,12 +42,6 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_for(condition, timeout: float = 15.0) -> None:
@@ -135,7 +130,7 @@ def test_failed_deliveries_are_retried_with_every_attempt_recorded(service, list
 
 
 def test_a_receiver_that_is_down_loses_nothing(service, listed):
-    port = _free_port()  # nothing listens here yet
+    port = free_port()  # nothing listens here yet
     service.call("POST", "/v1/webhooks", "admin", json={"url": f"http://127.0.0.1:{port}/"})
     for value in listed:
         _hit(service, value)

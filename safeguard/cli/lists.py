@@ -31,6 +31,24 @@ app = typer.Typer(
 
 _SHOWN_BAD = 50
 
+# A list's matching policy, set at import or later with `lists policy`.
+PDQ_THRESHOLD_OPTION = typer.Option(
+    None, "--pdq-threshold", min=0, max=128, help="This list's PDQ match distance [default: 31]."
+)
+ACTION_OPTION = typer.Option(
+    None,
+    "--action",
+    help="What the match service does on a hit: block, quarantine, report or review "
+    "[default: block].",
+)
+REVIEW_THRESHOLD_OPTION = typer.Option(
+    None,
+    "--review-threshold",
+    min=1,
+    max=128,
+    help="PDQ distances above the match threshold and up to this go to review.",
+)
+
 
 class ImportFormat(StrEnum):
     AUTO = "auto"
@@ -72,26 +90,12 @@ def import_command(
     category: str = typer.Option(
         None, "--category", help="Category for entries the file does not grade."
     ),
-    pdq_threshold: int = typer.Option(
-        None,
-        "--pdq-threshold",
-        min=0,
-        max=128,
-        help="This list's PDQ match distance [default: 31].",
-    ),
+    pdq_threshold: int = PDQ_THRESHOLD_OPTION,
     vics_profile: str = typer.Option(
         "us", "--vics-profile", help="VICS category numbering: us or dhs."
     ),
-    action: Action = typer.Option(
-        None, "--action", help="What the match service does on a hit [default: block]."
-    ),
-    review_threshold: int = typer.Option(
-        None,
-        "--review-threshold",
-        min=1,
-        max=128,
-        help="PDQ distances above the match threshold and up to this go to review.",
-    ),
+    action: Action = ACTION_OPTION,
+    review_threshold: int = REVIEW_THRESHOLD_OPTION,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows; report the bad."
     ),
@@ -281,9 +285,9 @@ def enable_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None
 @app.command("policy")
 def policy_command(
     name: str = typer.Argument(...),
-    action: Action = typer.Option(None, "--action", help="block, quarantine, report or review."),
-    pdq_threshold: int = typer.Option(None, "--pdq-threshold", min=0, max=128),
-    review_threshold: int = typer.Option(None, "--review-threshold", min=1, max=128),
+    action: Action = ACTION_OPTION,
+    pdq_threshold: int = PDQ_THRESHOLD_OPTION,
+    review_threshold: int = REVIEW_THRESHOLD_OPTION,
     db: str = DB_OPTION,
 ) -> None:
     """Set what a list's hits lead to in the match service."""

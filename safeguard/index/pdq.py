@@ -127,6 +127,11 @@ class PdqIndex:
             self.rebuild()
         return added
 
+    def refresh_if_stale(self) -> None:
+        """Refresh unless the last look at the store is younger than ``max_staleness``."""
+        if time.time() - self.refreshed_at >= self.max_staleness:
+            self.refresh()
+
     def rebuild(self) -> None:
         """Build the main index afresh from every PDQ entry in the store, and save it."""
         with self._lock:
@@ -174,8 +179,7 @@ class PdqIndex:
         best: dict[int, int] = {}
         if not values:
             return best
-        if time.time() - self.refreshed_at >= self.max_staleness:
-            self.refresh()
+        self.refresh_if_stale()
         queries = as_words(np.frombuffer(b"".join(values), np.uint8))
         main, tail_codes, tail_ids = self._parts
         for query in queries:

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
-from safeguard.errors import UsageError
+from safeguard.errors import NotFound, UsageError
 from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
@@ -52,7 +52,14 @@ from safeguard.service.ratelimit import RateLimiter
 from safeguard.service.recorder import Recorder
 from safeguard.service.settings import ServiceSettings
 from safeguard.service.webhooks import WebhookSender
-from safeguard.store import HashList, ImportRejected, ListExists, ListSpec, Store
+from safeguard.store import (
+    HashList,
+    ImportRejected,
+    ImportReport,
+    ListExists,
+    ListSpec,
+    Store,
+)
 from safeguard.store.audit import AuditLog
 from safeguard.store.keys import KeyStore, Scope
 from safeguard.store.webhooks import WebhookStore
@@ -142,11 +149,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "Every route but /v1/health needs an API key (Authorization: Bearer).",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.store = store
     app.state.index = index
     app.state.recorder = recorder
-    app.state.sender = sender
     app.state.webhooks = webhook_store
     app.state.authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -154,7 +158,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.exception_handler(UsageError)
     async def usage_error(_request: Request, error: UsageError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
+        # The store's refusals: a missing list, entry or webhook, else a bad request.
+        status = 404 if isinstance(error, NotFound) else 422
+        return JSONResponse({"detail": str(error)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -169,8 +175,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def health() -> Health:
         reason = None
         try:
-            if time.time() - index.refreshed_at >= settings.freshness:
-                index.refresh()
+            index.refresh_if_stale()
         except Exception as error:  # the store is unreachable: alive, not ready
             reason = f"cannot follow the store: {type(error).__name__}"
         age = time.time() - index.refreshed_at
@@ -244,7 +249,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         queries = parse_queries([(h.signal, h.value) for h in lookup.hashes])
         answer, hit = desk.match_hashes(queries, caller)
         if hit is not None:
-            await run_in_threadpool(desk.record_hit, *hit)
+            await run_in_threadpool(recorder.record_hit, *hit)
         return JSONResponse(answer)
 
     # -- lists ---------------------------------------------------------------
@@ -261,12 +266,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             entries=counts.get(hash_list.id, {}),
             updated_at=hash_list.updated_at,
         )
-
-    def existing(name: str) -> HashList:
-        try:
-            return store.get_list(name)
-        except UsageError:
-            raise HTTPException(404, f"no list named {name!r}") from None
 
     @app.get("/v1/lists", tags=["lists"], summary="All lists", responses=_problems(*_KEYED))
     def get_lists(_caller: Caller = Depends(require(Scope.LISTS_READ))) -> list[ListOut]:
@@ -306,7 +305,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "/v1/lists/{name}", tags=["lists"], summary="One list", responses=_problems(*_KEYED, 404)
     )
     def get_list(name: ListName, _caller: Caller = Depends(require(Scope.LISTS_READ))) -> ListOut:
-        return list_out(existing(name), store.entry_counts())
+        return list_out(store.get_list(name), store.entry_counts())
 
     @app.patch(
         "/v1/lists/{name}",
@@ -317,18 +316,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def change_list(
         name: ListName, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> ListOut:
-        existing(name)
-        store.set_policy(
+        changed = store.set_policy(
             name,
             action=change.action,
             pdq_threshold=change.pdq_threshold,
             review_threshold=change.review_threshold,
+            enabled=change.enabled,
         )
-        if change.enabled is not None:
-            store.set_list_enabled(name, change.enabled)
         detail = {"list": name, **change.model_dump(mode="json", exclude_none=True)}
         recorder.record(caller.event("list.change", detail))
-        return list_out(store.get_list(name), store.entry_counts())
+        return list_out(changed, store.entry_counts())
 
     @app.delete(
         "/v1/lists/{name}",
@@ -340,7 +337,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def delete_list(
         name: ListName, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> Response:
-        existing(name)
         store.delete_list(name)
         recorder.record(caller.event("list.delete", {"list": name}))
         return Response(status_code=204)
@@ -357,7 +353,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def add_entries(
         name: ListName, added: EntriesAdd, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ):
-        target = existing(name)
+        target = store.get_list(name)
         options = ReadOptions(scheme=target.scheme)
         rows = [
             make_entry(
@@ -377,7 +373,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         try:
             report = store.import_entries(name, rows, spec=spec, skip_bad=added.skip_bad)
         except ImportRejected as rejected:
-            bad = [{"record": b.record, "reason": b.reason} for b in rejected.report.bad]
+            bad = _bad_entries(rejected.report)
             return JSONResponse({"detail": str(rejected), "bad": bad}, status_code=422)
         index.refresh()  # this worker answers with the new entries at once; others within 1 s
         recorder.record(
@@ -386,12 +382,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 {"list": name, "imported": report.imported, "bad": report.bad_count},
             )
         )
-        return EntriesAdded(
-            list=name,
-            created=False,
-            imported=report.imported,
-            bad=[{"record": b.record, "reason": b.reason} for b in report.bad],
-        )
+        return EntriesAdded(list=name, imported=report.imported, bad=_bad_entries(report))
 
     @app.post(
         "/v1/lists/{name}/entries/{entry_id}/disable",
@@ -406,12 +397,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         body: EntryDisable | None = None,
         caller: Caller = Depends(require(Scope.LISTS_WRITE)),
     ) -> Response:
-        existing(name)
         until = body.until if body else None
-        try:
-            store.disable_entry(name, entry_id, until)
-        except UsageError:
-            raise HTTPException(404, f"list {name!r} has no entry {entry_id}") from None
+        store.disable_entry(name, entry_id, until)
         detail = {"list": name, "entry": entry_id, "until": until.isoformat() if until else None}
         recorder.record(caller.event("entry.disable", detail))
         return Response(status_code=204)
@@ -446,14 +433,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def remove_webhook(
         webhook_id: WebhookId, caller: Caller = Depends(require(Scope.ADMIN))
     ) -> Response:
-        try:
-            webhook_store.remove(webhook_id)
-        except UsageError:
-            raise HTTPException(404, f"no webhook {webhook_id}") from None
+        webhook_store.remove(webhook_id)
         recorder.record(caller.event("webhook.remove", {"id": webhook_id}))
         return Response(status_code=204)
 
     return app
+
+
+def _bad_entries(report: ImportReport) -> list[dict]:
+    return [{"record": bad.record, "reason": bad.reason} for bad in report.bad]
 
 
 async def _read_upload(request: Request) -> tuple[bytes, str | None]:

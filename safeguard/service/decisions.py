@@ -64,20 +64,23 @@ def _strength(action: Action | None) -> int:
     return action.strength if action is not None else 0
 
 
-def full_view(match: Match) -> dict:
-    return {**match.to_json(), "action": match.decision.value if match.decision else NO_ACTION}
+def full_views(matches: Sequence[Match]) -> list[dict]:
+    """Every field of every hit, strongest first: for the audit log and the webhooks."""
+    return [
+        {**match.to_json(), "action": match.decision.value if match.decision else NO_ACTION}
+        for match in _ordered(matches)
+    ]
 
 
-def keyed_view(matches: Sequence[Match], fields: Sequence[str]) -> list[dict] | None:
+def keyed_view(full: Sequence[dict], fields: Sequence[str]) -> list[dict] | None:
     """What a key may see of its hits: its fields only, or nothing but the action."""
     if not fields:
         return None
     shown = []
-    for match in _ordered(matches):
-        full = full_view(match)
-        view = {"action": full["action"], **{name: full[name] for name in fields}}
+    for match in full:
+        view = {"action": match["action"], **{name: match[name] for name in fields}}
         if "category" in fields:
-            view["scheme"] = full["scheme"]
+            view["scheme"] = match["scheme"]
         shown.append(view)
     return shown
 
@@ -95,6 +98,7 @@ class DecisionDesk:
         record = to_record(hashes)
         record["path"] = filename
         action = strongest(result.alerts)
+        full = full_views(result.alerts)
         summary = {
             "endpoint": "/v1/match",
             "size": hashes.size,
@@ -102,16 +106,16 @@ class DecisionDesk:
             "sha256": record["sha256"],
             "pdq": record["pdq"],
             "action": action,
-            "matches": [full_view(m) for m in _ordered(result.alerts)],
+            "matches": full,
         }
-        hit = self._record(caller, summary, hit=bool(result.alerts))
+        hit = self._record(caller, summary, hit=bool(full))
         if hit is not None:
-            self.record_hit(*hit)
+            self.recorder.record_hit(*hit)
         metrics.DECISIONS.labels("upload", action).inc()
         self._observe_index()
         return {
             "hashes": record,
-            "matches": keyed_view(result.alerts, caller.key.fields),
+            "matches": keyed_view(full, caller.key.fields),
             "action": action,
         }
 
@@ -126,22 +130,18 @@ class DecisionDesk:
         for query, outcome in zip(queries, outcomes, strict=True):
             action = strongest(outcome.alerts)
             text = SIGNAL_TYPES[query.signal].to_text(query.value)
+            full = full_views(outcome.alerts)
             results.append(
                 {
                     "signal": query.signal,
                     "value": text,
-                    "matches": keyed_view(outcome.alerts, caller.key.fields),
+                    "matches": keyed_view(full, caller.key.fields),
                     "action": action,
                 }
             )
-            if outcome.alerts:
+            if full:
                 hits.append(
-                    {
-                        "signal": query.signal,
-                        "value": text,
-                        "action": action,
-                        "matches": [full_view(m) for m in _ordered(outcome.alerts)],
-                    }
+                    {"signal": query.signal, "value": text, "action": action, "matches": full}
                 )
             metrics.DECISIONS.labels("hashes", action).inc()
         overall = strongest([m for outcome in outcomes for m in outcome.alerts])
@@ -169,9 +169,6 @@ class DecisionDesk:
             **summary,
         }
         return event, payload
-
-    def record_hit(self, event: AuditEvent, payload: dict) -> None:
-        self.recorder.record_hit(event, payload)
 
     def _observe_index(self) -> None:
         index = self.matcher.pdq_index

@@ -135,7 +135,6 @@ class BadEntry(BaseModel):
 
 class EntriesAdded(BaseModel):
     list: str
-    created: bool
     imported: int
     bad: list[BadEntry]
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import Engine, or_, select, update
 
-from safeguard.errors import UsageError
+from safeguard.errors import NotFound, UsageError
 from safeguard.store.database import as_utc
 from safeguard.store.schema import api_keys
 
@@ -149,7 +149,7 @@ class KeyStore:
                 select(api_keys).where(chosen, api_keys.c.revoked_at.is_(None))
             ).all()
             if not rows:
-                raise UsageError(f"no live key with id or name {name_or_id!r}")
+                raise NotFound(f"no live key with id or name {name_or_id!r}")
             connection.execute(
                 update(api_keys)
                 .where(api_keys.c.id.in_([row.id for row in rows]))

@@ -19,7 +19,7 @@ from operator import attrgetter
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
-from safeguard.errors import SafeguardError, UsageError
+from safeguard.errors import NotFound, SafeguardError, UsageError
 from safeguard.signals import PDQ
 from safeguard.store.categories import Scheme
 from safeguard.store.database import (
@@ -242,10 +242,7 @@ class Store:
 
     def get_list(self, name: str) -> HashList:
         with self.engine.connect() as connection:
-            found = self._find_list(connection, name)
-        if found is None:
-            raise UsageError(f"no list named {name!r}")
-        return found
+            return self._require_list(connection, name)
 
     def create_list(self, name: str, spec: ListSpec) -> HashList:
         """A new, empty list (a UsageError if the name is taken)."""
@@ -262,13 +259,7 @@ class Store:
             connection.execute(delete(hash_lists).where(hash_lists.c.id == found.id))
 
     def set_list_enabled(self, name: str, enabled: bool) -> None:
-        with self.engine.begin() as connection:
-            found = self._require_list(connection, name)
-            connection.execute(
-                update(hash_lists)
-                .where(hash_lists.c.id == found.id)
-                .values(enabled=enabled, updated_at=_now(), revision=next_revision(connection))
-            )
+        self.set_policy(name, enabled=enabled)
 
     def set_policy(
         self,
@@ -277,11 +268,14 @@ class Store:
         action: Action | None = None,
         pdq_threshold: int | None = None,
         review_threshold: int | None = None,
+        enabled: bool | None = None,
     ) -> HashList:
-        """Change what a list's hits lead to; arguments left as None keep their value."""
+        """Change whether and how a list matches; arguments left as None keep their value."""
         with self.engine.begin() as connection:
             found = self._require_list(connection, name)
             changes: dict = {}
+            if enabled is not None:
+                changes["enabled"] = enabled
             if action is not None:
                 changes["action"] = action.value
             if pdq_threshold is not None:
@@ -296,9 +290,7 @@ class Store:
                     .where(hash_lists.c.id == found.id)
                     .values(updated_at=_now(), revision=next_revision(connection), **changes)
                 )
-            updated = self._find_list(connection, name)
-        assert updated is not None
-        return updated
+            return self._require_list(connection, name)
 
     def disable_entry(self, name: str, entry_id: int, until: datetime | None = None) -> None:
         with self.engine.begin() as connection:
@@ -310,7 +302,7 @@ class Store:
                 .values(disabled=True, disabled_until=until, revision=revision)
             ).rowcount
             if changed == 0:
-                raise UsageError(f"list {name!r} has no entry {entry_id}")
+                raise NotFound(f"list {name!r} has no entry {entry_id}")
             connection.execute(
                 update(hash_lists)
                 .where(hash_lists.c.id == found.id)
@@ -461,9 +453,7 @@ class Store:
                     signal=row.signal,
                     value=bytes(row.value),
                     category=row.category,
-                    action=effective_action(
-                        ListKind(row.kind), Action(row.action) if row.action else None
-                    ),
+                    action=effective_action(ListKind(row.kind), _own_action(row)),
                     review_threshold=row.review_threshold,
                 )
                 for row in connection.execute(query)
@@ -476,7 +466,7 @@ class Store:
     def _require_list(self, connection: Connection, name: str) -> HashList:
         found = self._find_list(connection, name)
         if found is None:
-            raise UsageError(f"no list named {name!r}")
+            raise NotFound(f"no list named {name!r}")
         return found
 
     def _create_list(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
@@ -524,9 +514,13 @@ def _to_list(row) -> HashList:
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         revision=row.revision,
-        action=Action(row.action) if row.action else None,
+        action=_own_action(row),
         review_threshold=row.review_threshold,
     )
+
+
+def _own_action(row) -> Action | None:
+    return Action(row.action) if row.action else None
 
 
 def _check_review_band(pdq_threshold: int | None, review_threshold: int | None) -> None:

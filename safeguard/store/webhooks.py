@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from safeguard.errors import UsageError
+from safeguard.errors import NotFound, UsageError
 from safeguard.store.database import as_utc
 from safeguard.store.schema import webhook_attempts, webhook_deliveries, webhooks
 
@@ -93,7 +93,7 @@ class WebhookStore:
         with self.engine.begin() as connection:
             gone = connection.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
             if gone.rowcount == 0:
-                raise UsageError(f"no webhook {webhook_id}")
+                raise NotFound(f"no webhook {webhook_id}")
 
     def enqueue_in(self, connection: Connection, event: str, payloads: Sequence[dict]) -> int:
         """One pending delivery per enabled webhook and payload, in the caller's transaction."""
