@@ -41,7 +41,7 @@ def test_fat12_card_holds_live_deleted_and_unallocated_pictures(tmp_path):
     image.write_bytes(build_image(files))
     listing = {
         str(item.locator): (item.allocation, hashlib.md5(item.open().read()).hexdigest())
-        for item in DiskImageSource(image, carve=False).items()
+        for item in DiskImageSource.from_path(image, carve=False).items()
     }
     assert listing == {
         "card.img / FAT12 / A.JPG": (Allocation.ALLOCATED, hashlib.md5(files[0].data).hexdigest()),

@@ -10,15 +10,15 @@ import subprocess
 
 import pytest
 
-from safeguard.sources.base import Allocation
-from safeguard.sources.disk import DiskImageError, DiskImageSource, verify_ewf
+from safeguard.sources.base import Allocation, Level
+from safeguard.sources.disk import DiskImageSource, verify_ewf
 
 from conftest import require_shared
 
 
 def _listing(image):
     listing = {}
-    for item in DiskImageSource(image).items():
+    for item in DiskImageSource.from_path(image).items():
         with item.open() as stream:
             listing[str(item.locator)] = (item.allocation, hashlib.md5(stream.read()).hexdigest())
     return listing
@@ -92,8 +92,10 @@ def test_reading_an_image_leaves_it_untouched(tmp_path):
 def test_not_a_disk_image(tmp_path):
     junk = tmp_path / "junk.img"
     junk.write_bytes(os.urandom(64 * 1024))
-    with pytest.raises(DiskImageError):
-        list(DiskImageSource(junk).items())
+    source = DiskImageSource.from_path(junk)
+    assert list(source.items()) == []
+    assert not source.volumes().recognised
+    assert [p.level for p in source.problems] == [Level.ERROR]
 
 
 def _fat12_listing_within(image) -> dict:

@@ -40,9 +40,12 @@ def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
     assert summary == {
         "exhibit": "EX1",
         "source": str(image.resolve()),
+        "status": "complete",
+        "warnings": [],
         "files": 6,
         "images": 6,
         "videos": 0,
+        "empty": 0,
         "errors": 0,
         "known_good": 0,
         "categories": {
@@ -206,12 +209,13 @@ def test_csv_schedule_and_vics_case_export(db, tmp_path):
     schedule = run_cli("report", "--case", "OP-6", "--format", "csv", "--db", db).stdout
     rows = list(csv.DictReader(io.StringIO(schedule)))
     assert [(r["location"], r["allocation"], r["category"]) for r in rows] == [
+        ("EX1 / FAT12 / checker.png", "allocated", "vics:0"),  # a folder's files first
         ("EX1 / FAT12 / DCIM/_ircles.jpg", "deleted", "vics:2"),
         ("EX1 / FAT12 / DCIM/gradient.jpg", "allocated", "vics:1"),
-        ("EX1 / FAT12 / checker.png", "allocated", "vics:0"),
         ("EX1 / FAT12 / jpeg at byte 1,048,576 (sector 2048)", "carved", "vics:3"),
     ]
-    assert rows[1]["md5"] == "636ef4bc9383ac988eb25e50270d4cb4" and rows[1]["list"] == "vic"
+    assert rows[2]["md5"] == "636ef4bc9383ac988eb25e50270d4cb4" and rows[2]["list"] == "vic"
+    assert {r["exhibit_status"] for r in rows} == {"complete"}
 
     export = tmp_path / "case.json"
     run_cli("report", "--case", "OP-6", "--format", "vics", "-o", str(export), "--db", db)

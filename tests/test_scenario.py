@@ -153,11 +153,14 @@ def test_seizure_scenario(tmp_path, corpus, monkeypatch):
     assert first == {
         "exhibit": "EX1",
         "source": str((work / "exhibit1.E01").resolve()),
+        "status": "complete",
+        "warnings": [],
         # p0, deleted p1, p4, small, broken, license, archive.zip, its c.jpg, inner.7z,
         # its p0copy.jpg, report.doc, and the carved p7
         "files": 12,
         "images": 8,  # all pictures but broken.jpg, which does not decode
         "videos": 0,
+        "empty": 0,
         "errors": 1,
         "known_good": 1,
         "categories": {
@@ -171,9 +174,12 @@ def test_seizure_scenario(tmp_path, corpus, monkeypatch):
     assert second == {
         "exhibit": "EX2",
         "source": str((work / "ntfs.img").resolve()),
+        "status": "complete",
+        "warnings": [],
         "files": 4,
         "images": 3,
         "videos": 0,
+        "empty": 0,
         "errors": 0,
         "known_good": 0,
         "categories": {

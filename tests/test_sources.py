@@ -13,12 +13,15 @@ from pathlib import Path
 import py7zr
 import pytest
 
-from safeguard.sources.archives import ArchiveLimits, expand_archives
+from safeguard.sources.archives import ArchiveLimits
 from safeguard.sources.folder import FolderSource
+from safeguard.sources.nested import expand_containers
 
 
 def _items(folder: Path, **limits):
-    items = list(expand_archives(FolderSource(folder, "EX1").items(), ArchiveLimits(**limits)))
+    items = list(
+        expand_containers(FolderSource(folder, "EX1").items(), ArchiveLimits(**limits))
+    )
     return {str(item.locator): item for item in items}
 
 
@@ -88,7 +91,7 @@ def test_nested_archives_are_walked_in_place(tmp_path, photos):
         assert items[name].errors == [], name
         if data is not None:
             assert _sha(items[name]) == hashlib.sha256(data).hexdigest(), name
-    assert items["EX1 / a.zip / inner.7z / deep/b.jpg"].locator.depth == 2
+    assert items["EX1 / a.zip / inner.7z / deep/b.jpg"].locator.archive_depth == 2
 
 
 def test_zip_bombs_are_stopped_and_recorded(tmp_path):

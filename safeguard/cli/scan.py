@@ -22,12 +22,14 @@ from safeguard.cli.common import DB_OPTION, WORKERS_OPTION
 from safeguard.cli.progress import stderr_is_terminal
 from safeguard.errors import UsageError
 from safeguard.media.images import PdqMode
-from safeguard.store.cases import Cases
+from safeguard.store.cases import Cases, Exhibit
 from safeguard.store.lists import Store
 from safeguard.triage.exports import write_schedule, write_vics_case
 from safeguard.triage.html import render
 from safeguard.triage.report import case_report
 from safeguard.triage.scan import ScanOptions, is_top_level, plan, scan_exhibit
+
+NOT_COMPLETE_EXIT = 3  # the exhibit was not fully read: incomplete or failed
 
 
 class ReportFormat(StrEnum):
@@ -75,16 +77,40 @@ def scan_command(
             )
     else:
         scan_exhibit(store, source, case, exhibit, options=options, workers=workers)
-    summary = case_report(Cases(store), case, exhibit)["exhibits"][0]
+    cases = Cases(store)
+    summary = case_report(cases, case, exhibit)["exhibits"][0]
     if as_json:
         typer.echo(json.dumps(summary))
-        return
+    else:
+        _print_summary(exhibit, summary)
+    warn_if_not_complete(cases, cases.exhibits(case, exhibit))
+    if summary["status"] != "complete":
+        raise typer.Exit(NOT_COMPLETE_EXIT)
+
+
+def warn_if_not_complete(cases: Cases, exhibits: list[Exhibit]) -> None:
+    """Say on stderr, whatever the output format, that an exhibit was not fully read."""
+    for exhibit in exhibits:
+        if exhibit.state == "incomplete":
+            done = cases.item_count(exhibit.id)
+            what = f"INCOMPLETE: scan interrupted or still running ({done:,} items so far)"
+        elif exhibit.state == "failed":
+            what = "FAILED: some of the evidence could not be read"
+        else:
+            continue
+        typer.echo(f"safeguard: exhibit {exhibit.name}: {what}", err=True)
+        for problem in exhibit.problems:
+            typer.echo(f"  {problem.level.value}: {problem.message}", err=True)
+
+
+def _print_summary(exhibit: str, summary: dict) -> None:
     categories = ", ".join(
         f"{k}: {v['files']} ({v['unique']} unique)" for k, v in summary["categories"].items()
     )
     typer.echo(
-        f"{exhibit}: {summary['files']:,} files, {summary['images']:,} images, "
-        f"{summary['videos']:,} videos, {summary['errors']:,} errors, "
+        f"{exhibit} ({summary['status']}): {summary['files']:,} files, "
+        f"{summary['images']:,} images, {summary['videos']:,} videos, "
+        f"{summary['empty']:,} empty, {summary['errors']:,} errors, "
         f"{summary['known_good']:,} known-good; matched: {categories or 'none'}; "
         f"{summary['unknown_images']:,} unknown images in {summary['unknown_groups']:,} families"
     )
@@ -103,6 +129,7 @@ def report_command(
     if not chosen:
         named = f" named {exhibit!r}" if exhibit else ""
         raise UsageError(f"no scanned exhibit for case {case!r}{named}")
+    warn_if_not_complete(cases, chosen)
     out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if report_format is ReportFormat.JSON:

@@ -2,8 +2,8 @@
 
 Zip, 7z (py7zr), tar (plain or gzip/bzip2/xz) and lone gzip/bzip2/xz streams are
 read without extracting anything to disk. Every archive is itself an item (its
-bytes are evidence too); its members follow it, nested archives included, down
-to ``ArchiveLimits.max_depth``.
+bytes are evidence too); :mod:`safeguard.sources.nested` opens its members,
+nested archives included, down to ``ArchiveLimits.max_depth``.
 
 Hostile archives cannot stop a scan or exhaust the machine; each of these
 becomes an error recorded on the item concerned, and the walk goes on:
@@ -29,7 +29,7 @@ import posixpath
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -48,9 +48,8 @@ from safeguard.media.types import (
     ZIP,
     MediaType,
     looks_like_tar,
-    sniff,
 )
-from safeguard.sources.base import Item
+from safeguard.sources.base import Item, UniqueNames
 
 _CHUNK = 1 << 20
 
@@ -68,44 +67,32 @@ class ArchiveLimitError(Exception):
     """An archive hit a safety cap; the message says which."""
 
 
-def expand_archives(items: Iterable[Item], limits: ArchiveLimits | None = None) -> Iterator[Item]:
-    """Yield every item; an archive's members (recursively) come just before the archive.
+def is_archive(kind: MediaType) -> bool:
+    return kind in _READERS or kind is RAR
 
-    Members first, so that whatever opening the archive revealed (damage, a bomb,
-    nesting too deep) is already on the archive item when it is handed on.
+
+def archive_members(item: Item, kind: MediaType, limits: ArchiveLimits) -> Iterator[Item]:
+    """The members of an archive item, one level down; what goes wrong is recorded on it.
+
+    Members come out with names unique within the archive; their own contents
+    (nested archives) are the caller's to open.
     """
-    limits = limits or ArchiveLimits()
-    for item in items:
-        yield from _with_members(item, limits)
-
-
-def _with_members(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
-    yield from _members_of(item, limits)
-    yield item
-
-
-def _members_of(item: Item, limits: ArchiveLimits) -> Iterator[Item]:
-    if item.open is None:
-        return
-    try:
-        with item.open() as stream:
-            kind = sniff(stream.read(SNIFF_BYTES))
-    except OSError:
-        return  # the item's own hashing reports why it cannot be read
-    reader = _READERS.get(kind)
     if kind is RAR:
         # No RAR reader is installed with Safeguard: say so rather than pass silently.
         item.errors.append("RAR archive: members not read (no RAR backend installed)")
         return
-    if reader is None:
-        return
-    if item.locator.depth >= limits.max_depth:
+    if item.locator.archive_depth >= limits.max_depth:
         item.errors.append(f"archive nested deeper than {limits.max_depth} levels: not opened")
         return
     budget = _Budget(limits, item.size)
+    names = UniqueNames()
     try:
-        for member in reader(item, limits, budget):
-            yield from _with_members(member, limits)
+        for number, member in enumerate(_READERS[kind](item, limits, budget), 1):
+            step = member.locator.steps[-1]
+            unique = names.claim(step.name, f"member {number}")
+            if unique != step.name:  # two members of one name: each is still its own item
+                member.locator = member.locator.renamed(unique)
+            yield member
     except ArchiveLimitError as error:
         item.errors.append(str(error))
     except (

@@ -30,7 +30,7 @@ def open_evidence(path: str | os.PathLike[str]) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise SourceError(f"not a regular file ({_describe_mode(mode)})")
+            raise SourceError(f"not a regular file ({describe_mode(mode)})")
         return os.fdopen(fd, "rb", buffering=0)  # type: ignore[return-value]
     except BaseException:
         os.close(fd)
@@ -49,7 +49,7 @@ def _open_readonly(path: str) -> int:
     return os.open(path, _BASE_FLAGS)
 
 
-def _describe_mode(mode: int) -> str:
+def describe_mode(mode: int) -> str:
     for test, name in (
         (stat.S_ISDIR, "directory"),
         (stat.S_ISFIFO, "named pipe"),

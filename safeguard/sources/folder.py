@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 from safeguard.sources.base import Item, Locator
-from safeguard.sources.files import expand_paths, open_evidence
+from safeguard.sources.files import describe_mode, expand_paths, open_evidence
 
 
 def _stamp(seconds: float) -> datetime:
@@ -34,6 +35,11 @@ class FolderSource:
                 info = os.stat(found.path)
             except OSError as error:
                 yield Item(locator, None, errors=[f"cannot open: {error.strerror}"])
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                # A FIFO or device node could block forever or never end: listed, never opened.
+                kind = describe_mode(info.st_mode)
+                yield Item(locator, None, errors=[f"not a regular file ({kind}): not read"])
                 continue
             yield Item(
                 locator,

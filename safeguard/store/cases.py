@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from safeguard.errors import UsageError
+from safeguard.sources.base import Level, Problem
 from safeguard.store.lists import Store
 from safeguard.store.schema import cases, exhibits, item_matches, items
 
@@ -54,6 +55,9 @@ class ItemRecord:
     thumbnail: bytes | None = None  # kept only for images that matched no list
 
 
+RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class Exhibit:
     id: int
@@ -61,8 +65,15 @@ class Exhibit:
     name: str
     source: str
     options: dict
-    status: str
+    status: str  # as stored: running, complete or failed
     verification: dict | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def state(self) -> str:
+        """What reports say: ``complete``, ``failed``, or ``incomplete`` for a scan that
+        is still running or was interrupted (its items so far are all there is)."""
+        return "incomplete" if self.status == RUNNING else self.status
 
 
 _ITEM_COLUMNS = (
@@ -94,7 +105,7 @@ class Cases:
                         name=name,
                         source=source,
                         options=json.dumps(options, sort_keys=True),
-                        status="running",
+                        status=RUNNING,
                         started_at=now,
                     )
                 )
@@ -103,6 +114,10 @@ class Cases:
                     f"exhibit {name!r} of case {case!r} was scanned from {row.source} with "
                     f"options {row.options}; resume it with the same ones, "
                     "or use a new exhibit name"
+                )
+            elif row.status == FAILED:  # scanned again: incomplete until this run ends
+                connection.execute(
+                    update(exhibits).where(exhibits.c.id == row.id).values(status=RUNNING)
                 )
         return self.exhibit(case, name)
 
@@ -131,6 +146,7 @@ class Cases:
                     json.loads(row.options),
                     row.status,
                     json.loads(row.verification) if row.verification else None,
+                    tuple(Problem.from_json(p) for p in json.loads(row.problems or "[]")),
                 )
                 for row in connection.execute(query)
             ]
@@ -142,6 +158,12 @@ class Cases:
                     select(items.c.locator).where(items.c.exhibit_id == exhibit_id)
                 ).scalars()
             )
+
+    def item_count(self, exhibit_id: int) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).select_from(items).where(items.c.exhibit_id == exhibit_id)
+            ).scalar_one()
 
     def next_seq(self, exhibit_id: int) -> int:
         with self.engine.connect() as connection:
@@ -191,17 +213,42 @@ class Cases:
                 ],
             )
 
-    def finish_exhibit(self, exhibit_id: int, verification: dict | None) -> None:
+    def note_problems(self, exhibit_id: int, problems: Sequence[Problem]) -> None:
+        """Keep the problems a running scan has met so far (with any an earlier run met),
+        so that an interrupted scan's report still names them."""
+        with self.engine.begin() as connection:
+            stored = connection.execute(
+                select(exhibits.c.problems).where(exhibits.c.id == exhibit_id)
+            ).scalar()
+            known = [Problem.from_json(p) for p in json.loads(stored or "[]")]
+            merged = known + [p for p in problems if p not in known]
+            if merged != known:
+                connection.execute(
+                    update(exhibits)
+                    .where(exhibits.c.id == exhibit_id)
+                    .values(problems=json.dumps([p.to_json() for p in merged]))
+                )
+
+    def finish_exhibit(
+        self, exhibit_id: int, verification: dict | None, problems: Sequence[Problem]
+    ) -> str:
+        """Close a scan that walked its whole source; ``problems`` are all it met.
+
+        The exhibit is ``failed`` when any of them is an error (evidence not read).
+        """
+        status = FAILED if any(p.level is Level.ERROR for p in problems) else COMPLETE
         with self.engine.begin() as connection:
             connection.execute(
                 update(exhibits)
                 .where(exhibits.c.id == exhibit_id)
                 .values(
-                    status="complete",
+                    status=status,
                     finished_at=datetime.now(UTC),
                     verification=json.dumps(verification) if verification else None,
+                    problems=json.dumps([p.to_json() for p in problems]) if problems else None,
                 )
             )
+        return status
 
     def items(self, exhibit_id: int) -> Iterator[ItemRecord]:
         """Every item of an exhibit in the order found, with its matches."""

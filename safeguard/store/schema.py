@@ -97,8 +97,11 @@ exhibits = Table(
     Column("name", String(200), nullable=False),
     Column("source", Text, nullable=False),
     Column("options", Text, nullable=False),  # JSON: a resumed scan must use the same ones
-    Column("status", String(16), nullable=False),  # running, complete
+    # running (a scan is under way or was interrupted), complete, or failed: the scan
+    # ended but some of the evidence (a volume, a container) could not be read.
+    Column("status", String(16), nullable=False),
     Column("verification", Text, nullable=True),  # JSON: E01 stored-hash check
+    Column("problems", Text, nullable=True),  # JSON: [{"level", "message"}], exhibit-level
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("case_id", "name", name="uq_exhibits_case_name"),

@@ -15,6 +15,7 @@ from safeguard.triage.report import ALERT_KINDS
 
 SCHEDULE_COLUMNS = (
     "exhibit", "location", "allocation", "md5", "sha1", "sha256", "list", "category", "distance",
+    "exhibit_status", "exhibit_warnings",
 )  # fmt: skip
 CONTEXT_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
 _CARVED_AT = re.compile(r"at byte ([\d,]+)")
@@ -33,11 +34,21 @@ def strongest(matches: Iterable[MatchRecord]) -> MatchRecord | None:
 
 
 def write_schedule(exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]], out: TextIO) -> int:
-    """One row per matched file, under the match that decides its count."""
+    """One row per matched file, under the match that decides its count.
+
+    Every row carries its exhibit's status and warnings. An exhibit that was not
+    fully read and has no matched file still gets one row, with an empty location,
+    so the schedule can never pass for a complete one.
+    """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SCHEDULE_COLUMNS)
     rows = 0
     for exhibit, records in exhibits:
+        state = [
+            exhibit.state,
+            "; ".join(f"{p.level.value}: {p.message}" for p in exhibit.problems),
+        ]
+        written = 0
         for record in records:
             match = strongest(record.matches)
             if match is None:
@@ -54,9 +65,13 @@ def write_schedule(exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]], out
                     match.list_name,
                     report_key(match.scheme, match.category),
                     match.distance,
+                    *state,
                 ]
             )
-            rows += 1
+            written += 1
+        if not written and exhibit.state != "complete":
+            writer.writerow([exhibit.name, *[""] * 8, *state])
+        rows += written
     return rows
 
 

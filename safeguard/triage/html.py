@@ -1,7 +1,9 @@
 """The officer's report: one self-contained HTML file that opens offline.
 
-Per exhibit: the summary counts, a bar chart of files per category (inline SVG),
-the errors, and the unknown images grouped into near-duplicate families. A
+Per exhibit: its status (a banner that cannot be missed when it was not fully
+read, with what could not be), the summary counts, a bar chart of files per
+category (inline SVG), the errors, and the unknown images grouped into
+near-duplicate families. A
 family is shown by small, greyscale, blurred thumbnails only (made at scan time,
 and only for pictures that matched no list): never a full-size picture, never a
 graded one. Nothing is loaded from anywhere: styles, chart and thumbnails are
@@ -28,15 +30,26 @@ td.n{text-align:right}.note{background:#fff7e0;border:1px solid #e6c200;padding:
 .families{display:flex;flex-wrap:wrap;gap:1em}.family{border:1px solid #ddd;padding:.5em;width:12em}
 .family img{filter:blur(2px) grayscale(1);display:block;margin:0 auto .3em}
 details{font-size:.85em;word-break:break-all}
+.banner{background:#b00020;color:#fff;padding:.8em 1em;font-size:1.1em}
+.ok{background:#e8f5e9;border:1px solid #4caf50;padding:.4em 1em}.warnings li{margin:.2em 0}
 """
 
 
 def render(case: str, exhibits: Iterable[tuple[Exhibit, list[ItemRecord]]]) -> str:
+    exhibits = list(exhibits)
     sections = [_exhibit_section(exhibit, records) for exhibit, records in exhibits]
+    unfinished = [e for e, _ in exhibits if e.state != "complete"]
+    banner = (
+        "<div class=banner role=alert><b>This report is not complete.</b> "
+        + "; ".join(f"Exhibit {escape(e.name)}: {_STATES[e.state]}" for e in unfinished)
+        + ". Its counts cover only what was read.</div>"
+        if unfinished
+        else ""
+    )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>Safeguard report: {escape(case)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>Case {escape(case)}</h1>"
+        f"{banner}<h1>Case {escape(case)}</h1>"
         "<p class=note>Unknown pictures appear only as small, blurred, greyscale thumbnails. "
         "Pictures that matched a graded list are counted, never shown.</p>"
         + "".join(sections)
@@ -52,6 +65,7 @@ def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
             ("files", "Files"),
             ("images", "Images"),
             ("videos", "Videos"),
+            ("empty", "Empty files"),
             ("errors", "Errors"),
             ("known_good", "Known good (excluded)"),
             ("unknown_images", "Unknown images"),
@@ -72,7 +86,7 @@ def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
         )
     return (
         f"<h2>Exhibit {escape(exhibit.name)}</h2><p>Source: {escape(exhibit.source)}</p>"
-        f"{verification}<table>{rows}</table>"
+        f"{_status(exhibit)}{verification}<table>{rows}</table>"
         "<h3>Matched files by category</h3>"
         + (
             f"<table><tr><th>Category</th><th>Files</th><th>Distinct</th></tr>{categories}</table>"
@@ -82,6 +96,24 @@ def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
         )
         + _errors(records)
         + _families(families, summary["unknown_images"])
+    )
+
+
+_STATES = {
+    "complete": "complete: every volume and container found was read",
+    "incomplete": "INCOMPLETE: the scan was interrupted or is still running",
+    "failed": "FAILED: some of the evidence could not be read",
+}
+
+
+def _status(exhibit: Exhibit) -> str:
+    state = exhibit.state
+    css = "ok" if state == "complete" else "banner"
+    listed = "".join(
+        f"<li><b>{escape(p.level.value)}</b>: {escape(p.message)}</li>" for p in exhibit.problems
+    )
+    return f"<p class={css}>Status: {escape(_STATES[state])}</p>" + (
+        f"<ul class=warnings>{listed}</ul>" if listed else ""
     )
 
 

@@ -4,6 +4,11 @@ Counting rules (the same for every report format):
 
 * ``files``: every item found, carved and archive members included;
 * ``images`` / ``videos``: items whose bytes are a decodable image / a video container;
+* ``status``: ``complete``, ``incomplete`` (the scan was interrupted or is still
+  running: the counts cover the items done so far) or ``failed`` (the scan ended
+  but some of the evidence could not be read); ``warnings`` says what, per volume
+  or container, as ``{"level": "error" | "warning", "message"}``;
+* ``empty``: files of 0 bytes (a fact about the evidence, not an error);
 * ``errors``: items with any recorded problem (unreadable, undecodable, capped, ...);
   an image that cannot be decoded counts here, not as an unknown image;
 * ``known_good``: items matching a known-good list and no alert list;
@@ -23,6 +28,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from safeguard.index.mih import MultiIndex, as_words
+from safeguard.media.types import EMPTY
 from safeguard.signals import PDQ
 from safeguard.store.cases import Cases, Exhibit, ItemRecord
 from safeguard.store.categories import most_severe, report_key
@@ -38,15 +44,17 @@ def summarise(
     exhibit: Exhibit, records: Iterable[ItemRecord]
 ) -> tuple[dict, list[list[ItemRecord]]]:
     """The exhibit's counts, and its unknown images grouped into near-duplicate families."""
-    counts = {"files": 0, "images": 0, "videos": 0, "errors": 0, "known_good": 0}
+    counts = {"files": 0, "images": 0, "videos": 0, "empty": 0, "errors": 0, "known_good": 0}
     categories: dict[str, dict[str, set | int]] = {}
     unknown: list[ItemRecord] = []
     for record in records:
         counts["files"] += 1
         is_image = record.pdq is not None
+        is_empty = record.type == EMPTY.mime
         counts["images"] += is_image
         counts["videos"] += bool(record.type and record.type.startswith("video/"))
-        counts["errors"] += bool(record.errors)
+        counts["empty"] += is_empty
+        counts["errors"] += bool(record.errors) and not is_empty
         alerts = [m for m in record.matches if m.list_kind in ALERT_KINDS]
         if not alerts:
             if record.matches:
@@ -66,6 +74,8 @@ def summarise(
     summary = {
         "exhibit": exhibit.name,
         "source": exhibit.source,
+        "status": exhibit.state,
+        "warnings": [problem.to_json() for problem in exhibit.problems],
         **counts,
         "categories": {
             key: {"files": slot["files"], "unique": len(slot["unique"])}

@@ -1,7 +1,7 @@
 """Scanning an exhibit: every item hashed, matched and recorded, resumably.
 
 The parent process walks the source (a folder, a disk image, or a single file;
-archives inside any of them are opened in place), reads each item's bytes while
+archives and disk images inside any of them are opened in place), reads each item's bytes while
 the source is positioned on it, and hands them to worker processes to hash.
 Content already seen in this exhibit (same SHA-256) is not decoded again: the
 copy gets the first one's hashes, and is still listed. Results come back in
@@ -23,19 +23,17 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from safeguard.errors import UsageError
 from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
 from safeguard.media.images import PdqMode
-from safeguard.media.types import SNIFF_BYTES, MediaKind, sniff
+from safeguard.media.types import EMPTY
 from safeguard.parallel import default_workers, ordered_map
 from safeguard.signals.extract import FileHashes, HashOptions, hash_content
-from safeguard.sources.archives import ArchiveLimits, expand_archives
-from safeguard.sources.base import Item, Locator
-from safeguard.sources.disk import DiskImageError, DiskImageSource, verify_ewf
-from safeguard.sources.files import open_evidence
-from safeguard.sources.folder import FolderSource
-from safeguard.store.cases import Cases, ItemRecord, MatchRecord
+from safeguard.sources.archives import ArchiveLimits
+from safeguard.sources.base import Item, Level, Locator, Problem, Step, UniqueNames
+from safeguard.sources.exhibit import Exhibit, open_exhibit
+from safeguard.sources.nested import expand_containers
+from safeguard.store.cases import COMPLETE, Cases, ItemRecord, MatchRecord
 from safeguard.store.lists import Store
 
 IN_MEMORY_MAX = 64 << 20  # bigger items are hashed in the parent, streaming
@@ -61,39 +59,9 @@ class _Job:
     hashes: FileHashes | None = None
 
 
-def open_source(
-    path: Path, exhibit: str, *, carve: bool = True
-) -> tuple[Iterator[Item], Callable[[], dict | None]]:
-    """Items of a folder, disk image or single file; and its integrity check, if any."""
-    if path.is_dir():
-        return FolderSource(path, exhibit).items(), lambda: None
-    if not path.is_file():
-        raise UsageError(f"{path} is neither a folder nor a file")
-    with open_evidence(path) as stream:
-        kind = sniff(stream.read(SNIFF_BYTES))
-    if kind.kind is MediaKind.OTHER:
-        disk = DiskImageSource(path, exhibit, carve=carve)
-        try:
-            disk.file_systems()
-        except DiskImageError:
-            pass
-        else:
-            is_ewf = path.suffix.lower() in (".e01", ".ex01")
-            return disk.items(), (lambda: verify_ewf(path)) if is_ewf else (lambda: None)
-    single = Item(
-        Locator.root("file", exhibit).child("file", path.name),
-        partial(open_evidence, str(path)),
-        size=path.stat().st_size,
-    )
-    return iter([single]), lambda: None
-
-
-ARCHIVE_STEPS = frozenset({"zip", "tar", "7z", "gzip", "bzip2", "xz"})
-
-
 def is_top_level(record: ItemRecord) -> bool:
-    """An item of the source itself, not a member of an archive inside it."""
-    return not any(step["kind"] in ARCHIVE_STEPS for step in record.steps)
+    """An item of the source's own walk, not found inside an archive or image in it."""
+    return Locator(tuple(Step(s["kind"], s["name"]) for s in record.steps)).is_top_level
 
 
 def plan(source: Path) -> tuple[int, int]:
@@ -101,9 +69,8 @@ def plan(source: Path) -> tuple[int, int]:
 
     A quick metadata walk: nothing is read, nothing carved, no archive opened.
     """
-    items, _ = open_source(source, "plan", carve=False)
     files = size = 0
-    for item in items:
+    for item in open_exhibit(source, "plan", carve=False).items:
         files += 1
         size += item.size or 0
     return files, size
@@ -123,16 +90,17 @@ def scan_exhibit(
     options = options or ScanOptions()
     cases = Cases(store)
     state = cases.start_exhibit(case, exhibit, str(source.resolve()), options.to_json())
-    if state.status == "complete":
+    if state.status == COMPLETE:
         return state.id
-    items, verify = open_source(source, exhibit)
+    opened = open_exhibit(source, exhibit)
     done = cases.done_locators(state.id)
     # Lists rarely change during a scan: look for new entries every few seconds, not per file.
     matcher = Matcher(store, PdqIndex(store, max_staleness=5.0))
     hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
     recent = _RecentContent()
+    limits = ArchiveLimits(max_depth=options.archive_depth)
     jobs = _jobs(
-        expand_archives(items, ArchiveLimits(max_depth=options.archive_depth)),
+        expand_containers(_guarded(opened), limits),
         done,
         cases.next_seq(state.id),
         hash_options,
@@ -154,17 +122,39 @@ def scan_exhibit(
                 on_item(record)
         if len(batch) >= BATCH_ITEMS or time.monotonic() - flushed > BATCH_SECONDS:
             cases.save_items(state.id, batch)
+            cases.note_problems(state.id, opened.problems)
             batch, flushed = [], time.monotonic()
     cases.save_items(state.id, batch)
-    cases.finish_exhibit(state.id, verify())
+    verification = opened.verify()
+    cases.finish_exhibit(state.id, verification, opened.problems)
     return state.id
+
+
+def _guarded(opened: Exhibit) -> Iterator[Item]:
+    """The exhibit's items; if its walk itself breaks, an exhibit error, not a crash.
+
+    Sources keep their own failures per item and per volume; this catches what
+    they could not, so the items listed so far are still scanned and the exhibit
+    is reported as failed, with the reason.
+    """
+    try:
+        yield from opened.items
+    except Exception as error:
+        opened.problems.append(
+            Problem(Level.ERROR, f"listing stopped part-way: {type(error).__name__}: {error}")
+        )
 
 
 def _jobs(
     items: Iterator[Item], done: set[str], seq: int, options: HashOptions, recent: _RecentContent
 ) -> Iterator[_Job]:
+    # Sources name each entry uniquely; this is the last guard, so that two items
+    # under one name can never make the store refuse a batch and end the exhibit.
+    names = UniqueNames()
     for item in items:
-        key = str(item.locator)
+        key = names.claim(str(item.locator))
+        if key != str(item.locator):
+            item.locator = item.locator.renamed(item.locator.name + key[len(str(item.locator)) :])
         if key in done:
             continue
         record = ItemRecord(
@@ -190,7 +180,7 @@ def _jobs(
         try:
             with item.open() as stream:
                 data = stream.read()
-        except OSError as error:
+        except Exception as error:  # whatever one item raises is that item's error, no more
             record.errors.append(f"cannot read: {error}")
             yield _Job(record, None)
             continue
@@ -289,7 +279,7 @@ def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
     if hashes.pdq is not None:
         record.pdq, record.pdq_quality = hashes.pdq.value, hashes.pdq.quality
     record.width, record.height = hashes.width, hashes.height
-    if hashes.error:
+    if hashes.error and hashes.media_type is not EMPTY:  # an empty file is a fact, not a failure
         record.errors.append(hashes.error)
     record.matches = [
         MatchRecord(m.entry, m.list, m.kind.value, m.signal, m.distance, m.category, m.scheme.value)
