@@ -40,8 +40,16 @@ class UnsupportedMediaError(MediaError):
     """The content is not in a format Safeguard decodes (or claims a format it is not)."""
 
 
+class UndecodableImageError(UnsupportedMediaError):
+    """A picture in a format recognised but with no decoder here (JPEG XL, a raw photo)."""
+
+
 class DecodeError(MediaError):
     """The content is in a known format but is corrupt or truncated."""
+
+
+class TruncatedImageError(DecodeError):
+    """The picture ends early: only the part before the cut can be decoded."""
 
 
 class MediaTooLargeError(MediaError):

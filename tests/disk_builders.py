@@ -33,7 +33,7 @@ PACKAGES = {
     "cryptsetup": "cryptsetup-bin",
     "fls": "sleuthkit",
     "icat": "sleuthkit",
-    "genisoimage": "genisoimage",
+    "ewfacquire": "ewf-tools",
 }
 
 
@@ -91,9 +91,10 @@ def fat_camera_card(image: Path) -> Path:
     return image
 
 
-def ntfs_volume(image: Path) -> Path:
+def ntfs_volume(image: Path, extra: dict[str, bytes] | None = None) -> Path:
     """NTFS: ``$RECYCLE.BIN`` holding a picture, a picture hidden in ``notes.txt:secret.jpg``,
-    a deleted picture TSK finds in its folder, and an orphan in ``$OrphanFiles``."""
+    a deleted picture TSK finds in its folder, and an orphan in ``$OrphanFiles``; ``extra``
+    adds files by path."""
     require_tools("mkntfs", "ntfscp", "wimcapture", "wimapply")
     tree = image.parent / f"{image.name}.tree"
     found = pictures()
@@ -106,12 +107,15 @@ def ntfs_volume(image: Path) -> Path:
     (tree / "Users" / "bob" / "Pictures" / "beach.jpg").write_bytes(found["gradient.jpg"])
     (tree / "Users" / "bob" / "Pictures" / "gone.jpg").write_bytes(found["circles.jpg"])
     (tree / "Users" / "bob" / "Old" / "lost.png").write_bytes(found["checker.png"])
+    for path, data in (extra or {}).items():
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_bytes(data)
     config = image.parent / "wim.ini"
     config.write_text("[ExclusionList]\n")  # capture $RECYCLE.BIN too
     wim = image.parent / f"{image.name}.wim"
     run("wimcapture", tree, wim, "--compress=none", f"--config={config}")
     with image.open("wb") as volume:
-        volume.truncate(32 << 20)
+        volume.truncate((32 << 20) + 2 * sum(len(data) for data in (extra or {}).values()))
     run("mkntfs", "-F", "-q", "-f", "-L", "EVIDENCE", image)
     run("wimapply", wim, "1", image)
     secret = image.parent / "secret.jpg"

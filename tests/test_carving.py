@@ -103,3 +103,10 @@ def test_a_picture_across_window_boundaries(photo, monkeypatch):
     (found,) = _carve(data)
     assert (found.offset, found.length, found.complete) == (at, len(jpeg), True)
     assert zlib.crc32(data[found.offset : found.offset + found.length]) == zlib.crc32(jpeg)
+
+
+def test_a_picture_ending_exactly_at_the_end_of_the_space_is_whole(photo):
+    jpeg = _jpeg(photo)
+    data, (at,) = _disk([700, jpeg])
+    (found,) = _carve(data)
+    assert (found.offset, found.length, found.complete) == (at, len(jpeg), True)

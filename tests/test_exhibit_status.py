@@ -19,7 +19,15 @@ import zipfile
 import pytest
 
 from conftest import require_shared, run_cli
-from disk_builders import fat_camera_card, mbr_disk, pictures, require_tools, run, with_vhd_footer
+from disk_builders import (
+    fat_camera_card,
+    mbr_disk,
+    ntfs_volume,
+    pictures,
+    require_tools,
+    run,
+    with_vhd_footer,
+)
 
 NOT_COMPLETE = 3
 
@@ -40,12 +48,20 @@ def _scan(db, source, exhibit="EX1", *, check=True):
     return json.loads(done.stdout), done
 
 
-def _locators(db, exhibit="EX1") -> list[str]:
+def _records(db, exhibit="EX1"):
     from safeguard.store import Store
     from safeguard.store.cases import Cases
 
     cases = Cases(Store.open(db))
-    return [record.locator for record in cases.items(cases.exhibit("C1", exhibit).id)]
+    return list(cases.items(cases.exhibit("C1", exhibit).id))
+
+
+def _locators(db, exhibit="EX1") -> list[str]:
+    return [record.locator for record in _records(db, exhibit)]
+
+
+def _errors(db, exhibit="EX1") -> dict[str, list[str]]:
+    return {record.locator: record.errors for record in _records(db, exhibit)}
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")  # the point of the test
@@ -78,6 +94,7 @@ def test_members_of_one_name_a_fifo_and_empty_files_never_abort_a_scan(db, tmp_p
     assert again == summary
 
 
+@pytest.mark.slow
 def test_camera_card_with_a_deleted_name_like_a_live_one(db, tmp_path):
     card = fat_camera_card(tmp_path / "card.img")
     summary, _ = _scan(db, card)
@@ -88,6 +105,7 @@ def test_camera_card_with_a_deleted_name_like_a_live_one(db, tmp_path):
     assert "EX1 / FAT16 / $OrphanFiles/_otes.dat" in locators
 
 
+@pytest.mark.slow
 def test_truncated_e01_is_a_failed_exhibit_in_every_report(db, tmp_path):
     e01 = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
     truncated = tmp_path / "exhibit.E01"
@@ -126,6 +144,7 @@ def test_interrupted_scan_reads_as_incomplete(db, tmp_path):
     assert "INCOMPLETE" in html and "This report is not complete" in html
 
 
+@pytest.mark.slow
 def test_partition_without_a_file_system_fails_the_exhibit_but_the_others_are_read(db, tmp_path):
     card = fat_camera_card(tmp_path / "card.img")
     disk = mbr_disk(tmp_path / "disk.img", [card.read_bytes(), os.urandom(1 << 20)])
@@ -137,6 +156,7 @@ def test_partition_without_a_file_system_fails_the_exhibit_but_the_others_are_re
     assert "EX1 / partition 1 / FAT16 / DCIM/_MG_0001.JPG" in _locators(db)
 
 
+@pytest.mark.slow
 def test_encrypted_volume_is_listed_never_skipped(db, tmp_path):
     require_tools("cryptsetup")
     volume = tmp_path / "luks.img"
@@ -162,6 +182,7 @@ def test_file_with_a_file_system_signature_is_never_one_opaque_file(db, tmp_path
     assert summary["files"] == 0 and summary["warnings"][0]["level"] == "error"
 
 
+@pytest.mark.slow
 def test_vhd_footer_image_is_read_as_raw_with_a_warning(db, tmp_path):
     card = fat_camera_card(tmp_path / "card.img")
     image = with_vhd_footer(card, tmp_path / "card.dd")
@@ -172,6 +193,7 @@ def test_vhd_footer_image_is_read_as_raw_with_a_warning(db, tmp_path):
     assert "EX1 / FAT16 / DCIM/_MG_0001.JPG" in _locators(db)
 
 
+@pytest.mark.slow
 def test_disk_images_inside_a_folder_an_archive_and_a_compressed_file(db, tmp_path):
     card = fat_camera_card(tmp_path / "card.img")
     exhibit = tmp_path / "exhibit"
@@ -181,6 +203,12 @@ def test_disk_images_inside_a_folder_an_archive_and_a_compressed_file(db, tmp_pa
         archive.write(card, "old/card.img")
     with card.open("rb") as raw, gzip.open(tmp_path / "card.raw.gz", "wb") as packed:
         shutil.copyfileobj(raw, packed)
+    require_tools("ewfacquire")
+    raw = tmp_path / "acquired.raw"
+    shutil.copyfile(card, raw)
+    split = ("-c", "none", "-S", "1048576", "-C", "C", "-D", "d", "-e", "e", "-E", "E", "-N", "n")
+    run("ewfacquire", "-u", *split, "-M", "logical", "-t", exhibit / "card", raw)
+    assert (exhibit / "card.E02").exists()  # split: read once, through its first segment
 
     summary, _ = _scan(db, exhibit)
     assert summary["status"] == "complete"
@@ -189,7 +217,23 @@ def test_disk_images_inside_a_folder_an_archive_and_a_compressed_file(db, tmp_pa
     assert "EX1 / backup.dd / FAT16 / DCIM/_MG_0001.JPG [inode 517]" in locators
     assert "EX1 / images.zip / old/card.img / FAT16 / DCIM/_MG_0001.JPG" in locators
     assert "EX1 / backup.dd" in locators  # the image file is itself an item
+    assert "EX1 / card.E01 / FAT16 / DCIM/_MG_0001.JPG" in locators
+    assert not any(locator.startswith("EX1 / card.E02 /") for locator in locators)
+    containers = ("backup.dd", "images.zip", "images.zip / old/card.img", "card.E01", "card.E02")
+    assert all(not _errors(db)[f"EX1 / {name}"] for name in containers)
 
     compressed, _ = _scan(db, tmp_path / "card.raw.gz", "EX2")
     assert compressed["status"] == "complete"
     assert "EX2 / FAT16 / DCIM/_MG_0001.JPG" in _locators(db, "EX2")
+
+
+@pytest.mark.slow
+def test_disk_image_inside_a_disk_image(db, tmp_path):
+    card = fat_camera_card(tmp_path / "card.img")
+    laptop = ntfs_volume(tmp_path / "laptop.img", {"Backups/card.img": card.read_bytes()})
+    summary, _ = _scan(db, laptop)
+    assert summary["status"] == "complete"
+    errors = _errors(db)
+    assert errors["EX1 / NTFS / Backups/card.img"] == []
+    assert "EX1 / NTFS / Backups/card.img / FAT16 / DCIM/_MG_0001.JPG [inode 517]" in errors
+    assert "EX1 / NTFS / Users/bob/notes.txt:secret.jpg" in errors

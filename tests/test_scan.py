@@ -45,6 +45,7 @@ def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
         "files": 6,
         "images": 6,
         "videos": 0,
+        "undecodable_images": 0,
         "empty": 0,
         "errors": 0,
         "known_good": 0,
@@ -105,16 +106,17 @@ def test_folder_exhibit_with_archives_copies_and_lists(db, tmp_path, corpus):
         ).stdout
     )
     assert summary["files"] == 13  # 6 + copy + small + zip + 2 members + broken + readme
-    assert summary["images"] == 10  # every decodable picture (the zip, text and broken are not)
-    assert summary["errors"] == 1  # broken.jpg: an image that does not decode
+    # Every decodable picture: broken.jpg (cut short) from its decodable part, flagged.
+    assert summary["images"] == 11
+    assert summary["errors"] == 1  # broken.jpg: "truncated: hashed the decodable part"
     assert summary["known_good"] == 1  # readme.txt, by NSRL-style SHA-1
     assert summary["categories"] == {
         "A": {"files": 2, "unique": 1},  # the photo and its renamed copy
         "B": {"files": 2, "unique": 2},  # the listed photo and its half-size copy, by PDQ
         "C": {"files": 2, "unique": 1},  # the photo and its copy inside the zip
     }
-    assert summary["unknown_images"] == 4  # photos 3, 4, 5 and the zip's new one
-    assert summary["unknown_groups"] == 4
+    assert summary["unknown_images"] == 5  # photos 3, 4, 5, the zip's new one, broken.jpg
+    assert summary["unknown_groups"] == 5
 
 
 def _scan_process(db: str, source: Path, exhibit: str) -> subprocess.Popen:

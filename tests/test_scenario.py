@@ -158,8 +158,9 @@ def test_seizure_scenario(tmp_path, corpus, monkeypatch):
         # p0, deleted p1, p4, small, broken, license, archive.zip, its c.jpg, inner.7z,
         # its p0copy.jpg, report.doc, and the carved p7
         "files": 12,
-        "images": 8,  # all pictures but broken.jpg, which does not decode
+        "images": 9,  # all pictures, broken.jpg (cut short) from its decodable part
         "videos": 0,
+        "undecodable_images": 0,
         "empty": 0,
         "errors": 1,
         "known_good": 1,
@@ -168,8 +169,8 @@ def test_seizure_scenario(tmp_path, corpus, monkeypatch):
             "B": {"files": 1, "unique": 1},  # the half-size copy of p2, by PDQ
             "C": {"files": 1, "unique": 1},  # p3 inside the zip
         },
-        "unknown_images": 3,  # p4, report.doc (p5), the carved p7
-        "unknown_groups": 3,
+        "unknown_images": 4,  # p4, report.doc (p5), the carved p7, broken.jpg (p6, cut)
+        "unknown_groups": 4,
     }
     assert second == {
         "exhibit": "EX2",
@@ -179,6 +180,7 @@ def test_seizure_scenario(tmp_path, corpus, monkeypatch):
         "files": 4,
         "images": 3,
         "videos": 0,
+        "undecodable_images": 0,
         "empty": 0,
         "errors": 0,
         "known_good": 0,

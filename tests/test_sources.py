@@ -19,9 +19,7 @@ from safeguard.sources.nested import expand_containers
 
 
 def _items(folder: Path, **limits):
-    items = list(
-        expand_containers(FolderSource(folder, "EX1").items(), ArchiveLimits(**limits))
-    )
+    items = list(expand_containers(FolderSource(folder, "EX1").items(), ArchiveLimits(**limits)))
     return {str(item.locator): item for item in items}
 
 

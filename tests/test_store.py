@@ -147,3 +147,35 @@ def test_store_reopens_on_current_schema(store_url):
     assert again.identity() == identity
     assert again.get_list("caid").kind is ListKind.ALERT
     again.close()
+
+
+def test_a_store_with_exhibits_from_before_exhibit_status_upgrades_in_place(store_url):
+    """A store at revision 0003 (exhibits without problems) opens on the current schema."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from safeguard.store.cases import Cases
+    from safeguard.store.database import _MIGRATIONS, create_store_engine, database_url
+
+    engine = create_store_engine(database_url(store_url))
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(text("INSERT INTO cases (id, name, created_at) VALUES (1, 'C', :t)"),
+                           {"t": datetime.now(UTC)})  # fmt: skip
+        for number, status in ((1, "complete"), (2, "running")):
+            connection.execute(
+                text(
+                    "INSERT INTO exhibits (id, case_id, name, source, options, status, started_at)"
+                    " VALUES (:id, 1, :name, '/evidence', '{}', :status, :t)"
+                ),
+                {"id": number, "name": f"E{number}", "status": status, "t": datetime.now(UTC)},
+            )
+    engine.dispose()
+    upgraded = Store.open(store_url)
+    states = [(e.name, e.state, e.problems) for e in Cases(upgraded).exhibits("C")]
+    assert states == [("E1", "complete", ()), ("E2", "incomplete", ())]
+    upgraded.close()

@@ -13,7 +13,9 @@ into raw bytes with ``qemu-img`` or libvshadow, and TSK reads that.
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import re
 import shutil
 from pathlib import Path
@@ -177,11 +179,12 @@ def test_mbr_disk_partition(tmp_path):
     _check(disk, [("partition 1 / FAT16", disk, ("-o", "2048"), "fat")])
 
 
-def test_compressed_raw_image(tmp_path):
+@pytest.mark.parametrize("compression", [gzip, bz2, lzma], ids=["gz", "bz2", "xz"])
+def test_compressed_raw_image(tmp_path, compression):
     require_tools("fls", "icat", "istat")
     volume = ntfs_volume(tmp_path / "ntfs.img")
-    packed = tmp_path / "ntfs.raw.gz"
-    with volume.open("rb") as raw, gzip.open(packed, "wb") as out:
+    packed = tmp_path / "ntfs.raw.packed"
+    with volume.open("rb") as raw, compression.open(packed, "wb") as out:
         shutil.copyfileobj(raw, out)
     from safeguard.sources.exhibit import open_exhibit
 

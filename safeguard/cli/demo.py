@@ -68,6 +68,7 @@ def demo_command(
     table = Table(title=f"Case {CASE}: what an officer no longer has to look at")
     for column in (
         "exhibit",
+        "status",
         "files",
         "images",
         "errors",
@@ -80,6 +81,7 @@ def demo_command(
         graded = ", ".join(f"{k}: {v['files']}" for k, v in summary["categories"].items()) or "-"
         table.add_row(
             summary["exhibit"],
+            summary["status"],
             str(summary["files"]),
             str(summary["images"]),
             str(summary["errors"]),

@@ -13,12 +13,20 @@ through ImageMagick into CImg and takes the first three channels:
 
 Decoding is refused before any pixel is allocated when the image is larger than
 ``DecodeLimits.max_pixels``: a 50 KB PNG can declare 40,000 x 40,000 pixels.
+
+A truncated picture (a deleted photo partly overwritten, a carved fragment) is
+decoded again with Pillow's truncated loading, as the reference hasher
+(ImageMagick) decodes what is there: its hash is that of the decodable part, and
+the caller is told so.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -26,12 +34,45 @@ from typing import BinaryIO
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import Image, ImageFile
 
-from safeguard.errors import DecodeError, MediaTooLargeError, UnsupportedMediaError
+from safeguard.errors import (
+    DecodeError,
+    MediaTooLargeError,
+    TruncatedImageError,
+    UndecodableImageError,
+    UnsupportedMediaError,
+)
 from safeguard.media.types import MediaType
 
 pillow_heif.register_heif_opener()
+
+
+class _TruncatedLoading:
+    """Pillow's ``LOAD_TRUNCATED_IMAGES``, true only in the thread that asked for it.
+
+    Pillow reads the flag as a module global; a plain ``True`` there would let every
+    other thread (the match service decodes in several) hash a truncated upload
+    without anyone being told. Pillow only tests its truth, so this answers per thread.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __bool__(self) -> bool:
+        return getattr(self._local, "on", False)
+
+    @contextmanager
+    def allowed(self) -> Iterator[None]:
+        self._local.on = True
+        try:
+            yield
+        finally:
+            self._local.on = False
+
+
+_TRUNCATED_LOADING = _TruncatedLoading()
+ImageFile.LOAD_TRUNCATED_IMAGES = _TRUNCATED_LOADING  # type: ignore[assignment]
 
 # Safeguard enforces its own, configurable cap (below) before decoding; Pillow's
 # global one would otherwise refuse large-but-legitimate panoramas with no way to
@@ -69,8 +110,10 @@ class Raster:
 
 def open_image(fp: BinaryIO, media_type: MediaType, limits: DecodeLimits) -> Image.Image:
     """Open an image lazily (header only) with the plugin its magic bytes named, and check caps."""
-    if not media_type.is_image or media_type.pillow_format is None:
+    if not media_type.is_image:
         raise UnsupportedMediaError(f"{media_type.mime} is not a still-image format")
+    if not media_type.decodable:
+        raise UndecodableImageError(f"image, not decodable here ({media_type.mime})")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -88,6 +131,22 @@ def open_image(fp: BinaryIO, media_type: MediaType, limits: DecodeLimits) -> Ima
     return image
 
 
+def decode_raster(
+    open_stream: Callable[[], BinaryIO], media_type: MediaType, limits: DecodeLimits, mode: PdqMode
+) -> tuple[Raster, bool]:
+    """The pixels PDQ sees, and whether the file was truncated (only its decodable part read)."""
+    try:
+        return _decode(open_stream, media_type, limits, mode), False
+    except TruncatedImageError:
+        with _TRUNCATED_LOADING.allowed():
+            return _decode(open_stream, media_type, limits, mode), True
+
+
+def _decode(open_stream, media_type: MediaType, limits: DecodeLimits, mode: PdqMode) -> Raster:
+    with open_stream() as stream, open_image(stream, media_type, limits) as image:
+        return pdq_raster(image, mode)
+
+
 def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
     """Decode the first frame to the pixels the reference PDQ hasher sees."""
     width, height = image.size
@@ -101,7 +160,11 @@ def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
     try:
         image.load()
         pixels = _to_pixels(image)
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
+    except OSError as error:
+        if "truncated" in str(error):
+            raise TruncatedImageError(f"{image.format or 'image'} is truncated") from error
+        raise DecodeError(f"cannot decode {image.format or 'image'}: {error}") from error
+    except (ValueError, SyntaxError, EOFError) as error:
         raise DecodeError(f"cannot decode {image.format or 'image'}: {error}") from error
     except MemoryError as error:
         raise MediaTooLargeError(f"not enough memory to decode {width}x{height}") from error

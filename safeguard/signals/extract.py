@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from safeguard.errors import ItemError, SourceError, UnsupportedMediaError
-from safeguard.media.images import DecodeLimits, PdqMode, open_image, pdq_raster
+from safeguard.errors import ItemError, SourceError, UndecodableImageError, UnsupportedMediaError
+from safeguard.media.camera_raw import embedded_preview
+from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
 from safeguard.media.thumbnails import review_thumbnail
-from safeguard.media.types import MEDIA_EXTENSIONS, SNIFF_BYTES, MediaKind, MediaType, sniff
+from safeguard.media.types import JPEG, MEDIA_EXTENSIONS, SNIFF_BYTES, MediaKind, MediaType, sniff
 from safeguard.signals import CRYPTOGRAPHIC, PDQ, PerceptualHash
 from safeguard.sources.files import open_evidence
 
@@ -114,12 +115,30 @@ def _hash_image(
     options: HashOptions,
     result: FileHashes,
 ) -> None:
-    with io.BytesIO(kept) if kept is not None else opener() as stream:
-        image = open_image(stream, media_type, options.limits)
-        with image:
-            result.width, result.height = image.size
-            raster = pdq_raster(image, options.pdq_mode)
+    notes = []
+    if media_type.camera_raw:
+        if kept is None:
+            raise UndecodableImageError(
+                f"image, not decodable here ({media_type.mime}; too large to search for a preview)"
+            )
+        preview = embedded_preview(kept, options.limits.max_pixels)
+        if preview is None:
+            raise UndecodableImageError(
+                f"image, not decodable here ({media_type.mime}, no embedded JPEG preview found)"
+            )
+        kept, media_type = preview, JPEG
+        notes.append("camera raw: hashed its embedded JPEG preview")
+    raster, truncated = decode_raster(
+        (lambda: io.BytesIO(kept)) if kept is not None else opener,
+        media_type,
+        options.limits,
+        options.pdq_mode,
+    )
+    if truncated:
+        notes.append("truncated: hashed the decodable part")
+    result.width, result.height = raster.width, raster.height
     result.pdq = PDQ.hash_raster(raster, dihedral=options.dihedral)
+    result.error = "; ".join(notes) or None
     if options.thumbnail:
         result.thumbnail = review_thumbnail(raster)
 

@@ -97,7 +97,7 @@ def _jpeg_extent(data: bytes) -> tuple[int, bool, str | None]:
     position = 2  # after SOI
     size = len(data)
     allowed = _HEADER_MARKERS
-    while position + 4 <= size:
+    while position + 2 <= size:  # an end-of-image marker can be the last two bytes
         if data[position] != 0xFF:
             return position, False, f"no marker at +{position}: overwritten or fragmented"
         marker = data[position + 1]
@@ -116,6 +116,8 @@ def _jpeg_extent(data: bytes) -> tuple[int, bool, str | None]:
                 False,
                 f"marker FF{marker:02X} at +{position} does not fit: overwritten",
             )
+        if position + 4 > size:
+            break
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         if length < 2:
             return position, False, f"bad segment length at +{position}"

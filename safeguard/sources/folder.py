@@ -48,4 +48,5 @@ class FolderSource:
                 modified=_stamp(info.st_mtime),
                 accessed=_stamp(info.st_atime),
                 changed=_stamp(info.st_ctime),
+                local_path=found.path,
             )

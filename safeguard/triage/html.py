@@ -13,11 +13,11 @@ all inside the file.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from safeguard.store.cases import Exhibit, ItemRecord
-from safeguard.triage.report import summarise
+from safeguard.triage.report import is_undecodable, summarise
 
 MAX_ERRORS_SHOWN = 200
 MAX_FAMILIES_SHOWN = 500
@@ -65,6 +65,7 @@ def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
             ("files", "Files"),
             ("images", "Images"),
             ("videos", "Videos"),
+            ("undecodable_images", "Pictures not decodable here"),
             ("empty", "Empty files"),
             ("errors", "Errors"),
             ("known_good", "Known good (excluded)"),
@@ -95,6 +96,7 @@ def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
             else "<p>No file matched a graded list.</p>"
         )
         + _errors(records)
+        + _undecodable(records)
         + _families(families, summary["unknown_images"])
     )
 
@@ -137,19 +139,32 @@ def _chart(categories: dict[str, dict[str, int]]) -> str:
 
 
 def _errors(records: list[ItemRecord]) -> str:
-    failed = [r for r in records if r.errors]
+    failed = [r for r in records if r.errors and not is_undecodable(r)]
     if not failed:
         return "<h3>Errors</h3><p>None.</p>"
+    return f"<h3>Errors ({len(failed):,})</h3>" + _listing(failed, lambda r: "; ".join(r.errors))
+
+
+def _undecodable(records: list[ItemRecord]) -> str:
+    listed = [r for r in records if is_undecodable(r)]
+    if not listed:
+        return ""
+    return (
+        f"<h3>Pictures not decodable here ({len(listed):,})</h3>"
+        "<p>Recognised as pictures, but no decoder here can read them, so they were not "
+        "matched perceptually: review them with a tool that can.</p>"
+        + _listing(listed, lambda r: r.type or "")
+    )
+
+
+def _listing(records: list[ItemRecord], detail: Callable[[ItemRecord], str]) -> str:
+    """Where each item lies and one detail about it, the first ``MAX_ERRORS_SHOWN`` of them."""
     rows = "".join(
-        f"<tr><td>{escape(r.locator)}</td><td>{escape('; '.join(r.errors))}</td></tr>"
-        for r in failed[:MAX_ERRORS_SHOWN]
+        f"<tr><td>{escape(r.locator)}</td><td>{escape(detail(r))}</td></tr>"
+        for r in records[:MAX_ERRORS_SHOWN]
     )
-    more = (
-        f"<p>... and {len(failed) - MAX_ERRORS_SHOWN:,} more.</p>"
-        if len(failed) > MAX_ERRORS_SHOWN
-        else ""
-    )
-    return f"<h3>Errors ({len(failed):,})</h3><table>{rows}</table>{more}"
+    hidden = len(records) - MAX_ERRORS_SHOWN
+    return f"<table>{rows}</table>" + (f"<p>... and {hidden:,} more.</p>" if hidden > 0 else "")
 
 
 def _families(families: list[list[ItemRecord]], unknown: int) -> str:

@@ -8,6 +8,9 @@ Counting rules (the same for every report format):
   running: the counts cover the items done so far) or ``failed`` (the scan ended
   but some of the evidence could not be read); ``warnings`` says what, per volume
   or container, as ``{"level": "error" | "warning", "message"}``;
+* ``undecodable_images``: pictures of a kind with no decoder here (JPEG XL, HEIF
+  sequences, camera raw photos without an embedded preview): listed, not hashed
+  perceptually, to be reviewed by other means;
 * ``empty``: files of 0 bytes (a fact about the evidence, not an error);
 * ``errors``: items with any recorded problem (unreadable, undecodable, capped, ...);
   an image that cannot be decoded counts here, not as an unknown image;
@@ -28,7 +31,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from safeguard.index.mih import MultiIndex, as_words
-from safeguard.media.types import EMPTY
+from safeguard.media.types import EMPTY, WITHOUT_DECODER
 from safeguard.signals import PDQ
 from safeguard.store.cases import Cases, Exhibit, ItemRecord
 from safeguard.store.categories import most_severe, report_key
@@ -44,17 +47,22 @@ def summarise(
     exhibit: Exhibit, records: Iterable[ItemRecord]
 ) -> tuple[dict, list[list[ItemRecord]]]:
     """The exhibit's counts, and its unknown images grouped into near-duplicate families."""
-    counts = {"files": 0, "images": 0, "videos": 0, "empty": 0, "errors": 0, "known_good": 0}
+    counts = {
+        "files": 0, "images": 0, "videos": 0, "undecodable_images": 0, "empty": 0, "errors": 0,
+        "known_good": 0,
+    }  # fmt: skip
     categories: dict[str, dict[str, set | int]] = {}
     unknown: list[ItemRecord] = []
     for record in records:
         counts["files"] += 1
         is_image = record.pdq is not None
         is_empty = record.type == EMPTY.mime
+        undecodable = is_undecodable(record)
         counts["images"] += is_image
         counts["videos"] += bool(record.type and record.type.startswith("video/"))
+        counts["undecodable_images"] += undecodable
         counts["empty"] += is_empty
-        counts["errors"] += bool(record.errors) and not is_empty
+        counts["errors"] += bool(record.errors) and not (is_empty or undecodable)
         alerts = [m for m in record.matches if m.list_kind in ALERT_KINDS]
         if not alerts:
             if record.matches:
@@ -85,6 +93,12 @@ def summarise(
         "unknown_groups": len(families),
     }
     return summary, families
+
+
+def is_undecodable(record: ItemRecord) -> bool:
+    """A picture of a kind with no decoder here (JPEG XL, a sequence, a raw photo with no
+    preview): counted and listed for review by other means, not an error of the scan."""
+    return record.pdq is None and record.type in WITHOUT_DECODER
 
 
 def near_duplicate_families(records: list[ItemRecord]) -> list[list[ItemRecord]]:

@@ -70,7 +70,7 @@ def plan(source: Path) -> tuple[int, int]:
     A quick metadata walk: nothing is read, nothing carved, no archive opened.
     """
     files = size = 0
-    for item in open_exhibit(source, "plan", carve=False).items:
+    for item in _guarded(open_exhibit(source, "plan", carve=False)):
         files += 1
         size += item.size or 0
     return files, size

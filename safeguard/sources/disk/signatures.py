@@ -42,14 +42,26 @@ _FAT_MEDIA = {0xF0, *range(0xF8, 0x100)}
 
 
 def read_signature(stream: BinaryIO, size: int | None) -> str | None:
-    """What kind of disk image ``stream`` holds, or None; the stream must be seekable."""
+    """What kind of disk image ``stream`` holds, or None; the stream must be seekable.
+
+    A later segment of a split E01 (``.E02``...) is None: it is read through the first.
+    """
     stream.seek(0)
     head = stream.read(HEAD_BYTES)
+    if (ewf_segment(head) or 1) > 1:
+        return None  # a later segment of a split E01: read through the first one
     tail = b""
     if size is not None and size >= len(head) + TAIL_BYTES:
         stream.seek(size - TAIL_BYTES)
         tail = stream.read(TAIL_BYTES)
     return disk_image_signature(head, tail)
+
+
+def ewf_segment(head: bytes) -> int | None:
+    """The segment number of an EWF file (1 for ``.E01``), or None if it is not one."""
+    if head[:8] != b"EVF\x09\x0d\x0a\xff\x00" or len(head) < 11:
+        return None
+    return int.from_bytes(head[9:11], "little")
 
 
 def disk_image_signature(head: bytes, tail: bytes = b"") -> str | None:
