@@ -12,6 +12,7 @@ result (an error record) instead of an exception.
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,7 +41,7 @@ def ordered_map(
         return
     window = workers * 4
     iterator = iter(items)
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = _pool(workers)
     pending: deque[tuple[list[T], Future[list[R]]]] = deque()
     try:
         while True:
@@ -55,18 +56,28 @@ def ordered_map(
                 pool.shutdown(wait=False, cancel_futures=True)
                 retry = [batch] + [queued for queued, _ in pending]
                 pending.clear()
-                pool = ProcessPoolExecutor(max_workers=workers)
+                pool = _pool(workers)
                 for item in (item for retry_batch in retry for item in retry_batch):
                     try:
                         yield pool.submit(function, item).result()
                     except BrokenProcessPool:
                         pool.shutdown(wait=False, cancel_futures=True)
-                        pool = ProcessPoolExecutor(max_workers=workers)
+                        pool = _pool(workers)
                         yield on_crash(item, "worker process died while processing this item")
                 continue
             yield from results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_leave_interrupts_to_the_parent)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    # Ctrl-C reaches the whole process group; the parent saves what is done and says
+    # how to resume, and the workers must not each print a traceback meanwhile.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_batch(function: Callable[[T], R], batch: list[T]) -> list[R]:

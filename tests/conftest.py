@@ -50,8 +50,19 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
 
 
 def import_list(db: str, path, name: str, *options: str) -> None:
-    """``safeguard lists import`` into a test store."""
-    run_cli("lists", "import", str(path), "--list", name, *options, "--db", db)
+    """``safeguard lists import`` into a test store (created by the first import)."""
+    run_cli("lists", "import", str(path), "--list", name, *options, "--create", "--db", db)
+
+
+def file_counts(categories: dict) -> dict:
+    """A report's categories as {key: {files, unique}} (the rest is checked elsewhere)."""
+    return {key: {"files": v["files"], "unique": v["unique"]} for key, v in categories.items()}
+
+
+def init_store(db: str) -> str:
+    """``safeguard init``: a new, empty store, as a user makes one."""
+    run_cli("init", "--db", db)
+    return db
 
 
 def png_declaring(width: int, height: int) -> bytes:

@@ -115,7 +115,9 @@ def test_cli_changes_are_audited_with_the_user(tmp_path):
     db = str(tmp_path / "store.db")
     hashes = tmp_path / "md5.txt"
     hashes.write_text("a" * 32 + "\n")
-    run_cli("lists", "import", str(hashes), "--list", "l1", "--category", "A", "--db", db)
+    run_cli(
+        "lists", "import", str(hashes), "--list", "l1", "--category", "A", "--create", "--db", db
+    )
     run_cli("lists", "policy", "l1", "--action", "quarantine", "--db", db)
     run_cli("keys", "create", "--name", "platform", "--scope", "match", "--db", db)
     run_cli("keys", "revoke", "platform", "--db", db)

@@ -7,13 +7,13 @@ import os
 
 import pytest
 
-from conftest import jsonl, require_shared, run_cli
+from conftest import init_store, jsonl, require_shared, run_cli
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch):
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
-    return str(tmp_path / "cli.db")
+    return init_store(str(tmp_path / "cli.db"))
 
 
 def _ls(db):

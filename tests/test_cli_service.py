@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from conftest import jsonl, run_cli
+from conftest import init_store, jsonl, run_cli
 
 
 def test_keys_are_printed_once_and_stored_only_as_salted_hashes(tmp_path):
-    db = str(tmp_path / "store.db")
+    db = init_store(str(tmp_path / "store.db"))
     created = run_cli(
         "keys", "create", "--name", "platform", "--scope", "match", "--fields", "list,signal",
         "--rate-limit", "50", "--db", db,
@@ -37,7 +37,7 @@ def test_keys_are_printed_once_and_stored_only_as_salted_hashes(tmp_path):
 
 
 def test_webhooks_and_list_policies_from_the_command_line(tmp_path):
-    db = str(tmp_path / "store.db")
+    db = init_store(str(tmp_path / "store.db"))
     secret = run_cli("webhooks", "add", "https://receiver.example/hook", "--db", db).stdout
     assert len(secret.strip()) >= 40
     (hook,) = jsonl(run_cli("webhooks", "ls", "--db", db).stdout)

@@ -18,7 +18,7 @@ import zipfile
 
 import pytest
 
-from conftest import require_shared, run_cli
+from conftest import init_store, require_shared, run_cli
 from disk_builders import (
     fat_camera_card,
     mbr_disk,
@@ -35,7 +35,7 @@ NOT_COMPLETE = 3
 @pytest.fixture
 def db(tmp_path, monkeypatch):
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
-    return str(tmp_path / "case.db")
+    return init_store(str(tmp_path / "case.db"))
 
 
 def _scan(db, source, exhibit="EX1", *, check=True):
@@ -51,9 +51,10 @@ def _scan(db, source, exhibit="EX1", *, check=True):
 def _records(db, exhibit="EX1"):
     from safeguard.store import Store
     from safeguard.store.cases import Cases
+    from safeguard.store.items import ExhibitItems
 
-    cases = Cases(Store.open(db))
-    return list(cases.items(cases.exhibit("C1", exhibit).id))
+    store = Store.open(db)
+    return list(ExhibitItems(store).items(Cases(store).exhibit("C1", exhibit).id))
 
 
 def _locators(db, exhibit="EX1") -> list[str]:
@@ -132,11 +133,13 @@ def test_truncated_e01_is_a_failed_exhibit_in_every_report(db, tmp_path):
 
 def test_interrupted_scan_reads_as_incomplete(db, tmp_path):
     from safeguard.store import Store
-    from safeguard.store.cases import Cases, ItemRecord
+    from safeguard.store.cases import Cases
+    from safeguard.store.items import ExhibitItems, ItemRecord
 
-    cases = Cases(Store.open(db))
-    state = cases.start_exhibit("C1", "EX1", str(tmp_path), {"pdq_mode": "fast"})
-    cases.save_items(state.id, [ItemRecord(0, "EX1 / a.txt", [], "allocated", size=3)])
+    store = Store.open(db)
+    state = Cases(store).start_exhibit("C1", "EX1", str(tmp_path), {"pdq_mode": "fast"})
+    record = ItemRecord(0, "EX1 / a.txt", [{"kind": "folder", "name": "EX1"}], "allocated", size=3)
+    ExhibitItems(store).save_items(state.id, [record])
     report = run_cli("report", "--case", "C1", "--format", "json", "--db", db)
     assert json.loads(report.stdout)["exhibits"][0]["status"] == "incomplete"
     assert "INCOMPLETE" in report.stderr and "1 items so far" in report.stderr

@@ -75,9 +75,15 @@ def test_pixel_cap_is_configurable(tmp_path, photo):
     assert result.error is None
 
 
-def test_missing_paths_and_bare_directories_are_recorded(tmp_path, photo):
-    done = run_cli("hash", str(tmp_path / "nope.jpg"), str(tmp_path), str(photo))
-    missing, directory, good = jsonl(done.stdout)
+def test_missing_paths_are_recorded_and_bare_folders_refused(tmp_path, photo):
+    done = run_cli("hash", str(tmp_path / "nope.jpg"), str(photo))
+    missing, good = jsonl(done.stdout)
     assert missing["error"] == "cannot open: No such file or directory"
-    assert "--recursive" in directory["error"]
     assert good["error"] is None
+    # A folder without --recursive would hash nothing: refused up front, never a blank record.
+    for command in ("hash", "match"):
+        refused = run_cli(command, str(photo), str(tmp_path), check=False)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert refused.stderr.strip().splitlines() == [
+            f"safeguard: {tmp_path} is a folder: add --recursive (-r) to take its files"
+        ]

@@ -21,7 +21,7 @@ from safeguard.media.images import PDQ_SQUASH_SIDE, PdqMode
 from safeguard.signals import PDQ
 from safeguard.signals.extract import HashOptions, hash_file
 
-from conftest import jsonl, run_cli
+from conftest import init_store, jsonl, run_cli
 
 EXACT = HashOptions(pdq_mode=PdqMode.EXACT)
 
@@ -115,7 +115,7 @@ def test_pictures_without_a_decoder_are_counted_and_listed_not_errors(tmp_path, 
     }  # fmt: skip
     assert all(r["error"].startswith("image, not decodable here") for r in records)
 
-    db = str(tmp_path / "case.db")
+    db = init_store(str(tmp_path / "case.db"))
     done = run_cli("scan", str(exhibit), "--case", "C", "--exhibit", "E", "--json", "--db", db)
     summary = json.loads(done.stdout)
     assert summary["undecodable_images"] == 3

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import import_list, jsonl, require_shared, run_cli
+from conftest import file_counts, import_list, init_store, jsonl, require_shared, run_cli
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch):
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
-    return str(tmp_path / "case.db")
+    return init_store(str(tmp_path / "case.db"))
 
 
 def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
@@ -37,7 +37,7 @@ def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
             "scan", str(image), "--case", "OP-1", "--exhibit", "EX1", "--json", "--db", db
         ).stdout
     )
-    assert summary == {
+    expected = {
         "exhibit": "EX1",
         "source": str(image.resolve()),
         "status": "complete",
@@ -49,15 +49,23 @@ def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
         "empty": 0,
         "errors": 0,
         "known_good": 0,
-        "categories": {
-            "vics:0": {"files": 1, "unique": 1},  # checker.png
-            "vics:1": {"files": 1, "unique": 1},  # gradient.jpg
-            "vics:2": {"files": 1, "unique": 1},  # circles.jpg, deleted
-            "vics:3": {"files": 1, "unique": 1},  # stripes.jpg, carved only
-        },
         "unknown_images": 2,  # gradient_small.jpg and notes.dat (a PNG)
         "unknown_groups": 2,
+        "type": "disk image",
+        "matched_files": 3,  # checker.png's VICS 0 is non-pertinent: not a match
     }
+    assert {key: summary[key] for key in expected} == expected
+    assert file_counts(summary["categories"]) == {
+        "vics:0": {"files": 1, "unique": 1},  # checker.png
+        "vics:1": {"files": 1, "unique": 1},  # gradient.jpg
+        "vics:2": {"files": 1, "unique": 1},  # circles.jpg, deleted
+        "vics:3": {"files": 1, "unique": 1},  # stripes.jpg, carved only
+    }
+    assert summary["categories"]["vics:0"]["pertinent"] is False
+    assert summary["categories"]["vics:2"]["allocation"]["deleted"] == 1
+    assert summary["categories"]["vics:3"]["allocation"]["carved"] == 1
+    assert summary["verification"]["verified"] is True
+    assert summary["lists_used"] == [{"name": "vic", "revision": 2}]
     connection = sqlite3.connect(db)
     (verification,) = connection.execute("SELECT verification FROM exhibits").fetchone()
     assert json.loads(verification)["verified"] is True
@@ -110,7 +118,7 @@ def test_folder_exhibit_with_archives_copies_and_lists(db, tmp_path, corpus):
     assert summary["images"] == 11
     assert summary["errors"] == 1  # broken.jpg: "truncated: hashed the decodable part"
     assert summary["known_good"] == 1  # readme.txt, by NSRL-style SHA-1
-    assert summary["categories"] == {
+    assert file_counts(summary["categories"]) == {
         "A": {"files": 2, "unique": 1},  # the photo and its renamed copy
         "B": {"files": 2, "unique": 2},  # the listed photo and its half-size copy, by PDQ
         "C": {"files": 2, "unique": 1},  # the photo and its copy inside the zip

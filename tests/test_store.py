@@ -179,3 +179,14 @@ def test_a_store_with_exhibits_from_before_exhibit_status_upgrades_in_place(stor
     states = [(e.name, e.state, e.problems) for e in Cases(upgraded).exhibits("C")]
     assert states == [("E1", "complete", ()), ("E2", "incomplete", ())]
     upgraded.close()
+
+
+def test_head_revision_is_the_newest_migration():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from safeguard.store.database import _MIGRATIONS, HEAD_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION

@@ -1,13 +1,32 @@
-"""The ``safeguard`` command: thin front doors over the library."""
+"""The ``safeguard`` command: thin front doors over the library.
+
+Command modules import their heavy machinery (Numba, dfVFS, Pillow, FastAPI)
+inside the commands, so ``--help`` and the store commands start quickly.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
-from safeguard.cli import audit, demo, hash_files, keys, lists, match, scan, serve, webhooks
-from safeguard.errors import UsageError
+from safeguard import __version__
+from safeguard.cli import (
+    audit,
+    cases,
+    demo,
+    hash_files,
+    keys,
+    lists,
+    match,
+    report,
+    scan,
+    serve,
+    webhooks,
+)
+from safeguard.cli.common import DB_OPTION, open_store
+from safeguard.cli.failures import explain
 
 app = typer.Typer(
     name="safeguard",
@@ -16,10 +35,46 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"safeguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="On an error, show the full traceback instead of one line."
+    ),
+) -> None:
+    """Find known abuse imagery by hash matching, without anyone having to look at it."""
+
+
+@app.command("init")
+def init_command(db: str = DB_OPTION) -> None:
+    """Create a store (a SQLite file, or Safeguard's tables in a PostgreSQL database)."""
+    from safeguard.store import StoreMissing
+
+    try:
+        open_store(db)
+    except StoreMissing:
+        store = open_store(db, create=True)
+        typer.echo(f"created a store at {store.location}")
+    else:
+        typer.echo(f"a store is already there: {open_store(db).location} (nothing changed)")
+
+
 app.command("hash")(hash_files.hash_command)
 app.command("match")(match.match_command)
 app.command("scan")(scan.scan_command)
-app.command("report")(scan.report_command)
+app.command("rematch")(scan.rematch_command)
+app.command("report")(report.report_command)
+app.add_typer(cases.app, name="cases")
 app.add_typer(lists.app, name="lists")
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
@@ -27,12 +82,27 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(audit.app, name="audit")
 
-USAGE_EXIT = 2
-
 
 def main() -> None:
+    """Run a command; whatever goes wrong ends as one line on stderr (see ``failures``)."""
+    # Typer carries its own copy of Click: its exceptions, not click's, arrive here.
+    from typer._click import exceptions as click
+
+    debug = "--debug" in sys.argv[1:] or os.environ.get("SAFEGUARD_DEBUG") == "1"
     try:
-        app()
-    except UsageError as error:
-        print(f"safeguard: {error}", file=sys.stderr)
-        sys.exit(USAGE_EXIT)
+        status = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as shown:
+        shown.show()  # `safeguard` alone, or a group alone: its help
+        status = 0
+    except click.ClickException as error:  # a mistyped option or argument
+        typer.echo(f"safeguard: {error.format_message()} (see --help)", err=True)
+        status = error.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("safeguard: interrupted", err=True)
+        status = 130
+    except Exception as error:
+        if debug:
+            raise
+        status, message = explain(error)
+        typer.echo(f"safeguard: {message}", err=True)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -6,8 +6,7 @@ import json
 
 import typer
 
-from safeguard.cli.common import DB_OPTION
-from safeguard.store import Store
+from safeguard.cli.common import DB_OPTION, open_store
 from safeguard.store.audit import AuditLog
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -16,7 +15,7 @@ app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 @app.command("verify")
 def verify_command(db: str = DB_OPTION) -> None:
     """Check every record's hash and link; exit 1 naming the first broken record."""
-    result = AuditLog(Store.open(db).engine).verify()
+    result = AuditLog(open_store(db).engine).verify()
     if result.ok:
         typer.echo(f"audit log intact: {result.checked:,} records; head {result.head}")
         return
@@ -35,5 +34,5 @@ def ls_command(
     db: str = DB_OPTION,
 ) -> None:
     """Audit records as JSON lines, oldest first."""
-    for record in AuditLog(Store.open(db).engine).records(after, limit):
+    for record in AuditLog(open_store(db).engine).records(after, limit):
         typer.echo(json.dumps(record.to_json()))

@@ -18,14 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from safeguard.cli.common import WORKERS_OPTION
-from safeguard.demo.pictures import write_demo_card, write_demo_folder
-from safeguard.media.images import PdqMode
-from safeguard.signals.extract import HashOptions, hash_file
+from safeguard.media.options import PdqMode
 from safeguard.store import ListKind, ListSpec, NewEntry, Store
-from safeguard.store.cases import Cases
-from safeguard.triage.html import render
-from safeguard.triage.report import case_report
-from safeguard.triage.scan import scan_exhibit
 
 CASE = "DEMO"
 
@@ -35,6 +29,11 @@ def demo_command(
     workers: int = WORKERS_OPTION,
 ) -> None:
     """Draw a benign exhibit, grade some pictures in demo lists, scan it, write the reports."""
+    from safeguard.demo.pictures import write_demo_card, write_demo_folder
+    from safeguard.triage.html import render
+    from safeguard.triage.report import case_report
+    from safeguard.triage.scan import scan_exhibit
+
     console = Console()
     for old in (
         "exhibit",
@@ -57,13 +56,11 @@ def demo_command(
     store = Store.open(str(out / "demo.db"))
     _demo_lists(store, folder)
     with console.status("scanning the demo exhibits"):
-        scan_exhibit(store, folder, CASE, "folder", workers=workers)
-        scan_exhibit(store, card, CASE, "camera-card", workers=workers)
-    cases = Cases(store)
-    report = case_report(cases, CASE)
-    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-    exhibits = [(e, list(cases.items(e.id))) for e in cases.exhibits(CASE)]
-    (out / "report.html").write_text(render(CASE, exhibits), encoding="utf-8")
+        scan_exhibit(store, folder, CASE, "folder", workers=workers, examiner="demo")
+        scan_exhibit(store, card, CASE, "camera-card", workers=workers, examiner="demo")
+    report = case_report(store, CASE, generated_by="safeguard demo")
+    (out / "report.json").write_text(json.dumps(report.document, indent=1) + "\n")
+    (out / "report.html").write_text(render(report), encoding="utf-8")
 
     table = Table(title=f"Case {CASE}: what an officer no longer has to look at")
     for column in (
@@ -77,7 +74,7 @@ def demo_command(
         "unknown (families)",
     ):
         table.add_column(column)
-    for summary in report["exhibits"]:
+    for summary in report.document["exhibits"]:
         graded = ", ".join(f"{k}: {v['files']}" for k, v in summary["categories"].items()) or "-"
         table.add_row(
             summary["exhibit"],
@@ -98,6 +95,7 @@ def demo_command(
 
 def _demo_lists(store: Store, folder: Path) -> None:
     """Grade some drawn scenes A, B and C; mark the readme as known-good software."""
+    from safeguard.signals.extract import HashOptions, hash_file
 
     def hashes(name: str):
         return hash_file(str(folder / name), HashOptions(pdq_mode=PdqMode.EXACT))

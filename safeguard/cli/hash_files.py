@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from functools import partial
+from typing import TYPE_CHECKING
 
 import typer
 
-from safeguard.cli.progress import file_progress, stderr_is_terminal
-from safeguard.formats.hash_records import WRITERS
-from safeguard.media.images import DecodeLimits, PdqMode
-from safeguard.parallel import default_workers, ordered_map
-from safeguard.signals.extract import FileHashes, HashOptions, hash_file
-from safeguard.sources.files import FoundPath, expand_paths
+from safeguard.cli.common import WORKERS_OPTION, found_paths
+from safeguard.cli.progress import progress_bar, stderr_is_terminal
+from safeguard.media.options import DecodeLimits, PdqMode
+
+if TYPE_CHECKING:
+    from safeguard.signals.extract import FileHashes, HashOptions
+    from safeguard.sources.files import FoundPath
 
 
 class OutputFormat(StrEnum):
@@ -35,21 +38,22 @@ def hash_command(
         False, "--dihedral", help="Add the 8 rotated/flipped PDQ variants (key pdq_dihedral)."
     ),
     output_format: OutputFormat = typer.Option(OutputFormat.JSONL, "--format"),
-    workers: int = typer.Option(
-        None, "--workers", min=1, help="Processes to hash with [default: all cores]."
-    ),
+    workers: int = WORKERS_OPTION,
     max_pixels: int = typer.Option(
         None,
         "--max-pixels",
         min=1,
         help="Refuse to decode larger images (decompression bombs) "
-        "[default: $SAFEGUARD_MAX_PIXELS or 128,000,000].",
+        "\\[default: $SAFEGUARD_MAX_PIXELS or 128,000,000].",
     ),
 ) -> None:
     """Hash files: MD5, SHA-1, SHA-256 for every file; PDQ for images. JSON Lines on stdout."""
+    from safeguard.formats.hash_records import WRITERS
+    from safeguard.signals.extract import HashOptions
+
     limits = DecodeLimits(max_pixels) if max_pixels else DecodeLimits()
     options = HashOptions(pdq_mode=pdq_mode, dihedral=dihedral, limits=limits)
-    found = list(expand_paths(paths, recursive=recursive))
+    found = found_paths(paths, recursive=recursive)
     writer = WRITERS[output_format](sys.stdout, dihedral=dihedral)
     counts = {"files": 0, "errors": 0, "images": 0, "low_quality": 0}
     for hashes in hash_with_progress(found, options, workers, "hashing"):
@@ -72,7 +76,11 @@ def hash_with_progress(
     found: list[FoundPath], options: HashOptions, workers: int | None, description: str
 ) -> Iterator[FileHashes]:
     """Hash the paths over all cores, in input order, with a progress bar on a terminal."""
-    with file_progress(description, total=len(found)) as progress:
+    from safeguard.parallel import default_workers, ordered_map
+    from safeguard.signals.extract import FileHashes
+
+    total = sum(_size(path.path) for path in found) if stderr_is_terminal() else 0
+    with progress_bar(description, total_bytes=total, total_files=len(found)) as progress:
         for hashes in ordered_map(
             partial(hash_found, options=options),
             found,
@@ -81,9 +89,20 @@ def hash_with_progress(
         ):
             yield hashes
             progress.advance(hashes.size or 0)
+    if stderr_is_terminal():
+        typer.echo(f"{description}: {progress.files:,} files in {progress.elapsed:.1f} s", err=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def hash_found(found: FoundPath, options: HashOptions) -> FileHashes:
+    from safeguard.signals.extract import FileHashes, hash_file
+
     if found.error is not None:
         return FileHashes(found.path, error=str(found.error))
     return hash_file(found.path, options)

@@ -8,8 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli.common import DB_OPTION, audit_from_cli
-from safeguard.store import Store
+from safeguard.cli.common import DB_OPTION, audit_from_cli, open_store
 from safeguard.store.keys import MATCH_FIELDS, KeyStore, Scope
 
 app = typer.Typer(help="API keys for `safeguard serve`.", no_args_is_help=True)
@@ -25,13 +24,13 @@ def create_command(
         help="Match fields the key is shown, comma-separated; empty: the action only.",
     ),
     rate_limit: float = typer.Option(
-        None, "--rate-limit", help="Requests per second for this key [default: unlimited]."
+        None, "--rate-limit", help="Requests per second for this key \\[default: unlimited]."
     ),
     db: str = DB_OPTION,
 ) -> None:
     """Create a key and print it once: only a salted hash of it is kept."""
     chosen = [field.strip() for field in fields.split(",") if field.strip()]
-    store = Store.open(db)
+    store = open_store(db)
     key, token = KeyStore(store.engine).create(name, scopes, fields=chosen, rate_limit=rate_limit)
     audit_from_cli(store, "key.create", key.to_json())
     typer.echo(token)
@@ -48,7 +47,7 @@ def ls_command(
     db: str = DB_OPTION,
 ) -> None:
     """Keys with their scopes, fields and state (never the secrets)."""
-    keys = KeyStore(Store.open(db).engine).all()
+    keys = KeyStore(open_store(db).engine).all()
     if as_json:
         for key in keys:
             typer.echo(json.dumps(key.to_json()))
@@ -75,7 +74,7 @@ def revoke_command(
     db: str = DB_OPTION,
 ) -> None:
     """Revoke a key: refused everywhere within a second."""
-    store = Store.open(db)
+    store = open_store(db)
     revoked = KeyStore(store.engine).revoke(key)
     for gone in revoked:
         audit_from_cli(store, "key.revoke", {"key_id": gone.key_id, "name": gone.name})

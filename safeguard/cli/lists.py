@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli.common import DB_OPTION, audit_from_cli
+from safeguard.cli.common import DB_OPTION, audit_from_cli, open_store
 from safeguard.errors import UsageError
 from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list
 from safeguard.store import (
@@ -21,9 +22,9 @@ from safeguard.store import (
     ListKind,
     ListSpec,
     Scheme,
-    Store,
     normalise_category,
 )
+from safeguard.store.audit import cli_actor
 
 app = typer.Typer(
     help="Graded hash lists: import, list, export, remove, disable.", no_args_is_help=True
@@ -33,13 +34,13 @@ _SHOWN_BAD = 50
 
 # A list's matching policy, set at import or later with `lists policy`.
 PDQ_THRESHOLD_OPTION = typer.Option(
-    None, "--pdq-threshold", min=0, max=128, help="This list's PDQ match distance [default: 31]."
+    None, "--pdq-threshold", min=0, max=128, help="This list's PDQ match distance \\[default: 31]."
 )
 ACTION_OPTION = typer.Option(
     None,
     "--action",
     help="What the match service does on a hit: block, quarantine, report or review "
-    "[default: block].",
+    "\\[default: block].",
 )
 REVIEW_THRESHOLD_OPTION = typer.Option(
     None,
@@ -82,10 +83,10 @@ def import_command(
     kind: ListKind = typer.Option(
         None,
         "--kind",
-        help="alert, known-good or self-reported [default: alert; nsrl: known-good].",
+        help="alert, known-good or self-reported \\[default: alert; nsrl: known-good].",
     ),
     scheme: Scheme = typer.Option(
-        None, "--scheme", help="uk or vics [default: vics for VICS files, else uk]."
+        None, "--scheme", help="uk or vics \\[default: vics for VICS files, else uk]."
     ),
     category: str = typer.Option(
         None, "--category", help="Category for entries the file does not grade."
@@ -98,6 +99,9 @@ def import_command(
     review_threshold: int = REVIEW_THRESHOLD_OPTION,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows; report the bad."
+    ),
+    create: bool = typer.Option(
+        False, "--create", help="Create the store if there is none at --db yet."
     ),
     db: str = DB_OPTION,
 ) -> None:
@@ -119,6 +123,7 @@ def import_command(
             normalise_category(scheme, category)
         except ValueError as error:
             raise UsageError(str(error)) from None
+    actor, origin = cli_actor()
     spec = ListSpec(
         kind=kind,
         scheme=scheme,
@@ -127,8 +132,10 @@ def import_command(
         importer=f"safeguard lists import --format {fmt}",
         action=action,
         review_threshold=review_threshold,
+        source_sha256=_sha256(file),
+        imported_by=f"{actor} ({origin})",
     )
-    store = Store.open(db)
+    store = open_store(db, create=create)
     try:
         report = store.import_entries(
             list_name,
@@ -166,6 +173,14 @@ def import_command(
     )
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _print_bad(report: ImportReport) -> None:
     for bad in report.bad[:_SHOWN_BAD]:
         typer.echo(f"  bad record {bad}", err=True)
@@ -179,7 +194,7 @@ def ls_command(
     db: str = DB_OPTION,
 ) -> None:
     """Lists with their kind, scheme, entries per signal and last change."""
-    store = Store.open(db)
+    store = open_store(db)
     counts = store.entry_counts()
     rows = []
     for hash_list in store.lists():
@@ -227,7 +242,7 @@ def export_command(
     db: str = DB_OPTION,
 ) -> None:
     """Write a list as VICS 2.0 or CSV (re-importing the file gives the same entries)."""
-    store = Store.open(db)
+    store = open_store(db)
     hash_list = store.get_list(name)
     if file_format is ExportFormat.VICS and hash_list.scheme is not Scheme.VICS:
         raise UsageError(
@@ -243,7 +258,7 @@ def export_command(
 @app.command("rm")
 def rm_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Delete a list and all its entries."""
-    store = Store.open(db)
+    store = open_store(db)
     store.delete_list(name)
     audit_from_cli(store, "list.delete", {"list": name})
     typer.echo(f"removed list {name!r}")
@@ -259,7 +274,7 @@ def disable_command(
     db: str = DB_OPTION,
 ) -> None:
     """Stop a list (or one entry of it) from matching."""
-    store = Store.open(db)
+    store = open_store(db)
     if entry is None:
         if until is not None:
             raise UsageError("--until applies to --entry")
@@ -276,7 +291,7 @@ def disable_command(
 @app.command("enable")
 def enable_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Let a disabled list match again."""
-    store = Store.open(db)
+    store = open_store(db)
     store.set_list_enabled(name, True)
     audit_from_cli(store, "list.change", {"list": name, "enabled": True})
     typer.echo(f"enabled list {name!r}")
@@ -291,7 +306,7 @@ def policy_command(
     db: str = DB_OPTION,
 ) -> None:
     """Set what a list's hits lead to in the match service."""
-    store = Store.open(db)
+    store = open_store(db)
     changed = store.set_policy(
         name, action=action, pdq_threshold=pdq_threshold, review_threshold=review_threshold
     )

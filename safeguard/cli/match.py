@@ -7,13 +7,15 @@ import sys
 
 import typer
 
-from safeguard.cli.common import DB_OPTION, WORKERS_OPTION
+from safeguard.cli.common import (
+    DB_OPTION,
+    WORKERS_OPTION,
+    found_paths,
+    open_store,
+    warn_without_alert_lists,
+)
 from safeguard.cli.hash_files import hash_with_progress
-from safeguard.matching import Matcher
-from safeguard.media.images import PdqMode
-from safeguard.signals.extract import HashOptions
-from safeguard.sources.files import expand_paths
-from safeguard.store import Store
+from safeguard.media.options import PdqMode
 
 
 def match_command(
@@ -26,9 +28,15 @@ def match_command(
     db: str = DB_OPTION,
 ) -> None:
     """One JSON line per file: path, sha256, and the list entries it matches."""
-    matcher = Matcher(Store.open(db), lists=lists or None)
+    from safeguard.matching import Matcher
+    from safeguard.signals.extract import HashOptions
+
+    found = found_paths(paths, recursive=recursive)
+    store = open_store(db)
+    warn_without_alert_lists(store)
+    matcher = Matcher(store, lists=lists or None)
     options = HashOptions(pdq_mode=pdq_mode, dihedral=dihedral)
-    found = list(expand_paths(paths, recursive=recursive))
+    out = sys.stdout  # bound before any progress bar is drawn, which must never capture it
     for hashes in hash_with_progress(found, options, workers, "matching"):
         result = matcher.match_file(hashes, dihedral=dihedral)
         sha256 = hashes.digests.get("sha256")
@@ -37,6 +45,6 @@ def match_command(
             "sha256": sha256.hex() if sha256 else None,
             "matches": [m.to_json() for m in result.alerts],
         }
-        sys.stdout.write(json.dumps(record) + "\n")
+        out.write(json.dumps(record) + "\n")
         if hashes.error:
             typer.echo(f"safeguard: {hashes.path}: {hashes.error}", err=True)

@@ -1,42 +1,42 @@
-"""``safeguard scan`` and ``safeguard report``: triage an exhibit, then report on the case."""
+"""``safeguard scan`` and ``safeguard rematch``: triage an exhibit, match it again later."""
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import json
-import sys
-from enum import StrEnum
+import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
-from safeguard.cli.common import DB_OPTION, WORKERS_OPTION
-from safeguard.cli.progress import stderr_is_terminal
-from safeguard.errors import UsageError
-from safeguard.media.images import PdqMode
-from safeguard.store.cases import Cases, Exhibit
-from safeguard.store.lists import Store
-from safeguard.triage.exports import write_schedule, write_vics_case
-from safeguard.triage.html import render
-from safeguard.triage.report import case_report
-from safeguard.triage.scan import ScanOptions, is_top_level, plan, scan_exhibit
+from safeguard.cli.common import (
+    DB_OPTION,
+    WORKERS_OPTION,
+    audit_from_cli,
+    open_store,
+    warn_without_alert_lists,
+)
+from safeguard.cli.progress import progress_bar, stderr_is_terminal
+from safeguard.media.options import PdqMode
+from safeguard.store import Store
+from safeguard.store.cases import COMPLETE, RUNNING, Cases, Exhibit, other_settings
 
 NOT_COMPLETE_EXIT = 3  # the exhibit was not fully read: incomplete or failed
+INTERRUPTED_EXIT = 130
+
+EXAMINER_OPTION = typer.Option(
+    None,
+    "--examiner",
+    help="Who runs this scan \\[default: $SAFEGUARD_EXAMINER, else your user name].",
+)
+AGENCY_OPTION = typer.Option(None, "--agency", help="The case's agency (kept on the case).")
+REFERENCE_OPTION = typer.Option(None, "--reference", help="The case's own reference number.")
+NOTES_OPTION = typer.Option(None, "--notes", help="Notes kept on the case.")
 
 
-class ReportFormat(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    HTML = "html"
-    VICS = "vics"
+def examiner_name(given: str | None) -> str:
+    return given or os.environ.get("SAFEGUARD_EXAMINER") or getpass.getuser()
 
 
 def scan_command(
@@ -45,54 +45,154 @@ def scan_command(
     exhibit: str = typer.Option(..., "--exhibit"),
     pdq_mode: PdqMode = typer.Option(PdqMode.FAST, "--pdq-mode"),
     as_json: bool = typer.Option(False, "--json", help="Print the exhibit summary as JSON."),
+    examiner: str = EXAMINER_OPTION,
+    agency: str = AGENCY_OPTION,
+    reference: str = REFERENCE_OPTION,
+    notes: str = NOTES_OPTION,
     workers: int = WORKERS_OPTION,
     db: str = DB_OPTION,
 ) -> None:
     """Hash, match and record every file of an exhibit (resumes a killed scan)."""
-    store = Store.open(db)
-    options = ScanOptions(pdq_mode=pdq_mode)
-    if stderr_is_terminal():
-        listed, total = plan(source)
-        progress = Progress(
-            TextColumn(f"[bold]scanning {exhibit}"),
-            BarColumn(),
-            TextColumn(f"{{task.fields[files]:,}} files ({listed:,} listed)"),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        with progress:
-            # Progress is counted in bytes of the source's own files (archive members
-            # are extra work inside them), so the ETA holds for any mix of sizes.
-            task = progress.add_task("scan", total=max(total, 1), files=0)
+    from safeguard.triage.scan import ScanOptions
 
-            def advance(record) -> None:
-                progress.update(task, files=progress.tasks[0].fields["files"] + 1)
-                if is_top_level(record):
-                    progress.update(task, advance=record.size or 0)
-
-            scan_exhibit(
-                store, source, case, exhibit, options=options, workers=workers, on_item=advance
-            )
-    else:
-        scan_exhibit(store, source, case, exhibit, options=options, workers=workers)
+    store = open_store(db)
+    warn_without_alert_lists(store)
     cases = Cases(store)
-    summary = case_report(cases, case, exhibit)["exhibits"][0]
-    if as_json:
-        typer.echo(json.dumps(summary))
+    cases.describe_case(case, agency=agency, reference=reference, notes=notes, examiner=examiner)
+    before = cases.exhibits(case, exhibit)
+    options = ScanOptions(pdq_mode=pdq_mode)
+    if before and (before[0].options, before[0].source) != (
+        options.to_json(),
+        str(source.resolve()),
+    ):
+        raise other_settings(case, exhibit, before[0].source, before[0].options)
+    if before and before[0].status == COMPLETE:
+        typer.echo(
+            f"safeguard: exhibit {exhibit} of case {case} was scanned completely "
+            f"({(before[0].finished_at or before[0].started_at).isoformat(timespec='seconds')}); "
+            "to match it against today's lists without reading the evidence again, run: "
+            f"safeguard rematch --case {case} --exhibit {exhibit}",
+            err=True,
+        )
     else:
-        _print_summary(exhibit, summary)
-    warn_if_not_complete(cases, cases.exhibits(case, exhibit))
+        _run_scan(store, source, case, exhibit, options, workers,
+                  examiner_name(examiner), resumed=bool(before))  # fmt: skip
+    summary = exhibit_summary(store, case, exhibit)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in summary.items() if k != "schedule"}))
+    else:
+        print_summary(summary)
+    warn_if_not_complete(store, cases.exhibits(case, exhibit))
     if summary["status"] != "complete":
         raise typer.Exit(NOT_COMPLETE_EXIT)
+    typer.echo(
+        f"next: safeguard report --case {case} --format html -o {_file_name(case)}.html", err=True
+    )
 
 
-def warn_if_not_complete(cases: Cases, exhibits: list[Exhibit]) -> None:
+def _run_scan(store, source, case, exhibit, options, workers, examiner, *, resumed) -> None:
+    from safeguard.store.items import ExhibitItems
+    from safeguard.triage.scan import plan, scan_exhibit
+
+    cases, items = Cases(store), ExhibitItems(store)
+    state = cases.exhibits(case, exhibit)
+    done_files = done_bytes = 0
+    if resumed and state:
+        done_files, done_bytes = items.top_level_done(state[0].id)
+        typer.echo(f"resuming {exhibit}: {items.item_count(state[0].id):,} items already done",
+                   err=True)  # fmt: skip
+    listed, total = plan(source) if stderr_is_terminal() else (0, 0)
+    try:
+        with progress_bar(
+            f"scanning {exhibit}", total_bytes=total, total_files=listed,
+            done_files=done_files, done_bytes=done_bytes,
+        ) as progress:  # fmt: skip
+
+            def advance(record) -> None:
+                if _top_level(record):  # archive members and carved finds are extra work
+                    progress.advance(record.size or 0)
+
+            scan_exhibit(store, source, case, exhibit, options=options, workers=workers,
+                         on_item=advance, examiner=examiner)  # fmt: skip
+    except KeyboardInterrupt:
+        saved = items.item_count(cases.exhibit(case, exhibit).id)
+        detail = {"case": case, "exhibit": exhibit, "status": "interrupted", "items": saved}
+        audit_from_cli(store, "exhibit.scan", detail)
+        typer.echo(
+            f"\nsafeguard: interrupted: {saved:,} items saved; run the same command to resume",
+            err=True,
+        )
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+    if stderr_is_terminal():
+        typer.echo(f"scanned {exhibit} in {progress.elapsed:.1f} s", err=True)
+    summary = exhibit_summary(store, case, exhibit)
+    audit_from_cli(store, "exhibit.scan", _audit_detail(case, summary))
+
+
+def rematch_command(
+    case: str = typer.Option(..., "--case"),
+    exhibit: str = typer.Option(None, "--exhibit", help="One exhibit \\[default: all of them]."),
+    db: str = DB_OPTION,
+) -> None:
+    """Match scanned exhibits again against today's lists, without reading the evidence."""
+    from safeguard.triage.rematch import rematch_exhibit
+
+    store = open_store(db)
+    warn_without_alert_lists(store)
+    cases = Cases(store)
+    chosen = cases.exhibits(case, exhibit)
+    if not chosen:
+        raise _no_exhibit(case, exhibit)
+    for found in chosen:
+        if found.status == RUNNING:
+            typer.echo(f"safeguard: {found.name} is not fully scanned: finish it with the same "
+                       "`safeguard scan` first; skipped", err=True)  # fmt: skip
+            continue
+        total, changed, unrotated = rematch_exhibit(store, found)
+        summary = exhibit_summary(store, case, found.name)
+        audit_from_cli(store, "exhibit.rematch", _audit_detail(case, summary))
+        typer.echo(f"{found.name}: {total:,} items matched again, {changed:,} with new results")
+        if unrotated:
+            typer.echo(
+                f"safeguard: {unrotated:,} pictures of {found.name} were scanned before their "
+                "rotated and flipped hashes were kept: matched without them (scan again under a "
+                "new exhibit name to match rotations)",
+                err=True,
+            )
+        print_summary(summary)
+    typer.echo(f"next: safeguard report --case {case} --format html -o {_file_name(case)}.html",
+               err=True)  # fmt: skip
+
+
+def exhibit_summary(store: Store, case: str, exhibit: str) -> dict:
+    from safeguard.triage.report import case_report
+
+    return case_report(store, case, exhibit).document["exhibits"][0]
+
+
+def print_summary(summary: dict) -> None:
+    categories = ", ".join(
+        f"{key}: {value['files']} ({value['unique']} unique"
+        + (f", {value['perceptual']} perceptual" if value["perceptual"] else "")
+        + ")"
+        for key, value in summary["categories"].items()
+    )
+    typer.echo(
+        f"{summary['exhibit']} ({summary['status']}): {summary['files']:,} files, "
+        f"{summary['images']:,} images, {summary['videos']:,} videos, "
+        f"{summary['empty']:,} empty, {summary['errors']:,} errors, "
+        f"{summary['known_good']:,} known-good; matched: {categories or 'none'}; "
+        f"{summary['unknown_images']:,} unknown images in {summary['unknown_groups']:,} families"
+    )
+
+
+def warn_if_not_complete(store: Store, exhibits: list[Exhibit]) -> None:
     """Say on stderr, whatever the output format, that an exhibit was not fully read."""
+    from safeguard.store.items import ExhibitItems
+
     for exhibit in exhibits:
         if exhibit.state == "incomplete":
-            done = cases.item_count(exhibit.id)
+            done = ExhibitItems(store).item_count(exhibit.id)
             what = f"INCOMPLETE: scan interrupted or still running ({done:,} items so far)"
         elif exhibit.state == "failed":
             what = "FAILED: some of the evidence could not be read"
@@ -103,43 +203,33 @@ def warn_if_not_complete(cases: Cases, exhibits: list[Exhibit]) -> None:
             typer.echo(f"  {problem.level.value}: {problem.message}", err=True)
 
 
-def _print_summary(exhibit: str, summary: dict) -> None:
-    categories = ", ".join(
-        f"{k}: {v['files']} ({v['unique']} unique)" for k, v in summary["categories"].items()
-    )
-    typer.echo(
-        f"{exhibit} ({summary['status']}): {summary['files']:,} files, "
-        f"{summary['images']:,} images, {summary['videos']:,} videos, "
-        f"{summary['empty']:,} empty, {summary['errors']:,} errors, "
-        f"{summary['known_good']:,} known-good; matched: {categories or 'none'}; "
-        f"{summary['unknown_images']:,} unknown images in {summary['unknown_groups']:,} families"
-    )
+def _audit_detail(case: str, summary: dict) -> dict:
+    """What the audit log keeps of a scan or re-match: enough to show the report is that one."""
+    counted = {k: v for k, v in summary.items() if k != "schedule"}
+    digest = hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+    return {
+        "case": case,
+        "exhibit": summary["exhibit"],
+        "status": summary["status"],
+        "files": summary["files"],
+        "categories": {key: value["files"] for key, value in counted["categories"].items()},
+        "lists": {used["name"]: used["revision"] for used in summary["lists_used"]},
+        "result_sha256": digest,
+    }
 
 
-def report_command(
-    case: str = typer.Option(..., "--case"),
-    exhibit: str = typer.Option(None, "--exhibit"),
-    report_format: ReportFormat = typer.Option(ReportFormat.JSON, "--format"),
-    output: Path = typer.Option(None, "-o", "--output", help="File to write [default: stdout]."),
-    db: str = DB_OPTION,
-) -> None:
-    """Report a case (or one exhibit): json summary, csv schedule, html, or vics case export."""
-    cases = Cases(Store.open(db))
-    chosen = cases.exhibits(case, exhibit)
-    if not chosen:
-        named = f" named {exhibit!r}" if exhibit else ""
-        raise UsageError(f"no scanned exhibit for case {case!r}{named}")
-    warn_if_not_complete(cases, chosen)
-    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        if report_format is ReportFormat.JSON:
-            out.write(json.dumps(case_report(cases, case, exhibit), indent=1) + "\n")
-        elif report_format is ReportFormat.CSV:
-            write_schedule(((e, cases.items(e.id)) for e in chosen), out)
-        elif report_format is ReportFormat.HTML:
-            out.write(render(case, ((e, list(cases.items(e.id))) for e in chosen)))
-        else:
-            write_vics_case(case, ((e, cases.items(e.id)) for e in chosen), out)
-    finally:
-        if output:
-            out.close()
+def _top_level(record) -> bool:
+    from safeguard.triage.scan import is_top_level
+
+    return is_top_level(record)
+
+
+def _no_exhibit(case: str, exhibit: str | None):
+    from safeguard.errors import UsageError
+
+    named = f" named {exhibit!r}" if exhibit else ""
+    return UsageError(f"no scanned exhibit{named} in case {case!r} (see `safeguard cases ls`)")
+
+
+def _file_name(case: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case)

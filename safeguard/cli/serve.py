@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 
 import typer
 
-from safeguard.cli.common import DB_OPTION
-from safeguard.index.pdq import PdqIndex
-from safeguard.store import Store
-from safeguard.store.database import database_url
+from safeguard.cli.common import DB_OPTION, open_store, warn_without_alert_lists
 
 
 def serve_command(
@@ -29,10 +27,15 @@ def serve_command(
     """Serve the match API (/v1) with its OpenAPI document at /docs and /openapi.json."""
     import uvicorn
 
+    from safeguard.index.pdq import PdqIndex
+    from safeguard.store.database import database_url
+
     url = database_url(db)
+    store = open_store(db)
+    warn_without_alert_lists(store)
+    _check_free(host, port)  # say so now, not after "serving on" has been printed
     # Build or bring the saved index up to date once, here, so that the workers
     # all open the same saved file instead of each rebuilding it.
-    store = Store.open(url)
     PdqIndex(store)
     store.close()
     metrics_dir = tempfile.mkdtemp(prefix="safeguard-metrics-")
@@ -58,3 +61,11 @@ def serve_command(
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _check_free(host: str, port: int) -> None:
+    """Raise the bind error (a port in use, an address not on this machine) before starting."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))

@@ -22,13 +22,11 @@ the caller is told so.
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO
 
@@ -43,7 +41,10 @@ from safeguard.errors import (
     UndecodableImageError,
     UnsupportedMediaError,
 )
+from safeguard.media.options import DecodeLimits, PdqMode
 from safeguard.media.types import MediaType
+
+__all__ = ["PDQ_SQUASH_SIDE", "DecodeLimits", "PdqMode", "Raster", "decode_raster", "open_image"]
 
 pillow_heif.register_heif_opener()
 
@@ -81,22 +82,6 @@ Image.MAX_IMAGE_PIXELS = None
 
 PDQ_SQUASH_SIDE = 512
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
-
-
-class PdqMode(StrEnum):
-    EXACT = "exact"  # decode at full resolution: bit-identical to the reference hasher
-    FAST = "fast"  # JPEG DCT-domain downscaled decode: a few bits from exact, several times faster
-
-
-def _default_max_pixels() -> int:
-    return int(os.environ.get("SAFEGUARD_MAX_PIXELS", 128_000_000))
-
-
-@dataclass(frozen=True, slots=True)
-class DecodeLimits:
-    """Caps applied to every decode. 128 MP covers today's 108 MP phone sensors."""
-
-    max_pixels: int = field(default_factory=_default_max_pixels)
 
 
 @dataclass(frozen=True, slots=True)

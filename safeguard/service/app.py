@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
+from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
 from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.index.pdq import PdqIndex
@@ -64,7 +65,6 @@ from safeguard.store.audit import AuditLog
 from safeguard.store.keys import KeyStore, Scope
 from safeguard.store.webhooks import WebhookStore
 
-API_VERSION = "1.0.0"
 # Ids as wide as their columns, so an absurd id is a 422, not a database error.
 EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -144,7 +144,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Safeguard match service",
-        version=API_VERSION,
+        version=__version__,  # the package's: a client can tell which release answers
         description="Check uploads and hashes against graded lists of known abuse imagery. "
         "Every route but /v1/health needs an API key (Authorization: Bearer).",
         lifespan=lifespan,

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from safeguard.errors import UsageError
-from safeguard.media.images import Raster
+
+if TYPE_CHECKING:
+    from safeguard.media.images import Raster
 
 
 class Hasher(Protocol):

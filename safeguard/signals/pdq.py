@@ -6,18 +6,17 @@ Decoding, colour conversion and the reference's 512x512 squash are in
 
 from __future__ import annotations
 
-from safeguard.media.images import Raster
-from safeguard.signals.base import PerceptualHash, RasterSignal, hamming
-from safeguard.signals.pdq_kernel import (
-    DIHEDRAL_TRANSFORMS,
-    bits_above_median,
-    dct_coefficients,
-    dihedral_coefficients,
-)
+from typing import TYPE_CHECKING
 
-# original, rotate90, rotate180, rotate270, flipx, flipy, flipplus1, flipminus1:
-# the order the reference hasher writes them with --pdqdih-across.
-DIHEDRAL_NAMES = tuple(DIHEDRAL_TRANSFORMS)
+from safeguard.signals.base import PerceptualHash, RasterSignal, hamming
+
+if TYPE_CHECKING:
+    from safeguard.media.images import Raster
+
+# The order the reference hasher writes them with --pdqdih-across.
+DIHEDRAL_NAMES = (
+    "original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1",
+)  # fmt: skip
 _EMPTY_HASH = bytes(32)
 
 
@@ -31,6 +30,13 @@ class PdqSignal(RasterSignal):
         return hamming(a, b)
 
     def hash_raster(self, raster: Raster, *, dihedral: bool = False) -> PerceptualHash:
+        # Compiled on first use: commands that only read lists start without Numba.
+        from safeguard.signals.pdq_kernel import (
+            bits_above_median,
+            dct_coefficients,
+            dihedral_coefficients,
+        )
+
         coefficients, quality = dct_coefficients(raster.pixels)
         if coefficients is None:  # under 5 pixels a side: the reference's all-zero hash
             variants = dict.fromkeys(DIHEDRAL_NAMES, _EMPTY_HASH)

@@ -1,6 +1,7 @@
 """Where things are kept: graded hash lists (and later cases and audit), SQLite or PostgreSQL."""
 
 from safeguard.store.categories import Scheme, most_severe, normalise_category, report_key
+from safeguard.store.database import StoreMissing
 from safeguard.store.lists import (
     Action,
     BadRecord,
@@ -29,6 +30,7 @@ __all__ = [
     "NewEntry",
     "Scheme",
     "Store",
+    "StoreMissing",
     "StoredEntry",
     "most_severe",
     "normalise_category",

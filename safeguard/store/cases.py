@@ -1,61 +1,50 @@
-"""Cases and exhibits: what a scan found, kept so a killed scan resumes where it stopped.
+"""Cases and exhibits: who examines what, each exhibit's state, and the lists it met.
 
-Items are written in batches, each in one transaction, keyed by their locator;
-a scan killed mid-batch loses only that batch, which the resumed scan redoes, so
-no item is lost or counted twice.
+A case carries what a report is signed on (examiner, agency, reference, notes);
+an exhibit its source, scan settings, status and exhibit-level problems, who
+scanned it and when, and when it was last matched against which list revisions.
+Its items are in :mod:`safeguard.store.items`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from safeguard.errors import UsageError
 from safeguard.sources.base import Level, Problem
+from safeguard.store.database import as_utc
 from safeguard.store.lists import Store
-from safeguard.store.schema import cases, exhibits, item_matches, items
+from safeguard.store.schema import cases, exhibits
+
+RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 
 
 @dataclass(frozen=True, slots=True)
-class MatchRecord:
-    entry_id: int
-    list_name: str
-    list_kind: str
-    signal: str
-    distance: int
-    category: str | None
-    scheme: str
+class Case:
+    name: str
+    created_at: datetime
+    examiner: str | None = None
+    agency: str | None = None
+    reference: str | None = None  # the force's own case number
+    notes: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "reference": self.reference,
+            "agency": self.agency,
+            "examiner": self.examiner,
+            "notes": self.notes,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
-@dataclass(slots=True)
-class ItemRecord:
-    seq: int
-    locator: str
-    steps: list[dict]
-    allocation: str
-    size: int | None = None
-    type: str | None = None
-    md5: bytes | None = None
-    sha1: bytes | None = None
-    sha256: bytes | None = None
-    pdq: bytes | None = None
-    pdq_quality: int | None = None
-    width: int | None = None
-    height: int | None = None
-    modified: datetime | None = None
-    accessed: datetime | None = None
-    changed: datetime | None = None
-    created: datetime | None = None
-    errors: list[str] = field(default_factory=list)
-    matches: list[MatchRecord] = field(default_factory=list)
-    thumbnail: bytes | None = None  # kept only for images that matched no list
-
-
-RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+CASE_DETAILS = ("examiner", "agency", "reference", "notes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +57,11 @@ class Exhibit:
     status: str  # as stored: running, complete or failed
     verification: dict | None
     problems: tuple[Problem, ...] = ()
+    examiner: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    matched_at: datetime | None = None  # when last matched against lists (scan or rematch)
+    lists_used: tuple[dict, ...] = ()  # the lists then, with their revisions
 
     @property
     def state(self) -> str:
@@ -76,25 +70,57 @@ class Exhibit:
         return "incomplete" if self.status == RUNNING else self.status
 
 
-_ITEM_COLUMNS = (
-    "seq", "locator", "allocation", "size", "type", "md5", "sha1", "sha256", "pdq",
-    "pdq_quality", "width", "height", "modified", "accessed", "changed", "created", "thumbnail",
-)  # fmt: skip
+def other_settings(case: str, name: str, source: str, options: dict) -> UsageError:
+    """The refusal to go on with an exhibit from another source or with other settings."""
+    return UsageError(
+        f"exhibit {name!r} of case {case!r} was scanned from {source} with options "
+        f"{json.dumps(options, sort_keys=True)}; resume it with the same ones, "
+        "or use a new exhibit name"
+    )
 
 
 class Cases:
     def __init__(self, store: Store) -> None:
         self.engine = store.engine
 
-    def start_exhibit(self, case: str, name: str, source: str, options: dict) -> Exhibit:
+    def describe_case(self, case: str, **details: str | None) -> Case:
+        """Create the case if need be, and set the details given (examiner, agency...)."""
+        with self.engine.begin() as connection:
+            case_id = self._case_id(connection, case)
+            given = {k: v for k, v in details.items() if k in CASE_DETAILS and v is not None}
+            if given:
+                connection.execute(update(cases).where(cases.c.id == case_id).values(**given))
+        return self.case(case)
+
+    def case(self, name: str) -> Case:
+        found = [c for c in self.cases() if c.name == name]
+        if not found:
+            raise UsageError(f"no case named {name!r} in this store (see `safeguard cases ls`)")
+        return found[0]
+
+    def cases(self) -> list[Case]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(cases).order_by(cases.c.name))
+            return [
+                Case(r.name, as_utc(r.created_at), r.examiner, r.agency, r.reference, r.notes)
+                for r in rows
+            ]
+
+    def _case_id(self, connection, case: str) -> int:
+        case_id = connection.execute(select(cases.c.id).where(cases.c.name == case)).scalar()
+        if case_id is None:
+            case_id = connection.execute(
+                cases.insert().values(name=case, created_at=datetime.now(UTC)).returning(cases.c.id)
+            ).scalar_one()
+        return case_id
+
+    def start_exhibit(
+        self, case: str, name: str, source: str, options: dict, examiner: str | None = None
+    ) -> Exhibit:
         """The exhibit to scan into: new, or the unfinished one a killed scan left."""
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
-            case_id = connection.execute(select(cases.c.id).where(cases.c.name == case)).scalar()
-            if case_id is None:
-                case_id = connection.execute(
-                    cases.insert().values(name=case, created_at=now).returning(cases.c.id)
-                ).scalar_one()
+            case_id = self._case_id(connection, case)
             row = connection.execute(
                 select(exhibits).where(exhibits.c.case_id == case_id, exhibits.c.name == name)
             ).first()
@@ -107,14 +133,11 @@ class Cases:
                         options=json.dumps(options, sort_keys=True),
                         status=RUNNING,
                         started_at=now,
+                        examiner=examiner,
                     )
                 )
             elif json.loads(row.options) != options or row.source != source:
-                raise UsageError(
-                    f"exhibit {name!r} of case {case!r} was scanned from {row.source} with "
-                    f"options {row.options}; resume it with the same ones, "
-                    "or use a new exhibit name"
-                )
+                raise other_settings(case, name, row.source, json.loads(row.options))
             elif row.status == FAILED:  # scanned again: incomplete until this run ends
                 connection.execute(
                     update(exhibits).where(exhibits.c.id == row.id).values(status=RUNNING)
@@ -147,70 +170,22 @@ class Cases:
                     row.status,
                     json.loads(row.verification) if row.verification else None,
                     tuple(Problem.from_json(p) for p in json.loads(row.problems or "[]")),
+                    row.examiner,
+                    as_utc(row.started_at),
+                    as_utc(row.finished_at),
+                    as_utc(row.matched_at),
+                    tuple(json.loads(row.lists_used or "[]")),
                 )
                 for row in connection.execute(query)
             ]
 
-    def done_locators(self, exhibit_id: int) -> set[str]:
-        with self.engine.connect() as connection:
-            return set(
-                connection.execute(
-                    select(items.c.locator).where(items.c.exhibit_id == exhibit_id)
-                ).scalars()
-            )
-
-    def item_count(self, exhibit_id: int) -> int:
-        with self.engine.connect() as connection:
-            return connection.execute(
-                select(func.count()).select_from(items).where(items.c.exhibit_id == exhibit_id)
-            ).scalar_one()
-
-    def next_seq(self, exhibit_id: int) -> int:
-        with self.engine.connect() as connection:
-            last = connection.execute(
-                select(func.max(items.c.seq)).where(items.c.exhibit_id == exhibit_id)
-            ).scalar()
-        return 0 if last is None else last + 1
-
-    def save_items(self, exhibit_id: int, records: Sequence[ItemRecord]) -> None:
-        """Write a batch of items and their matches in one transaction."""
-        if not records:
-            return
-        rows = [
-            {
-                "exhibit_id": exhibit_id,
-                "locator_steps": json.dumps(record.steps),
-                "errors": json.dumps(record.errors) if record.errors else None,
-                **{column: getattr(record, column) for column in _ITEM_COLUMNS},
-            }
-            for record in records
-        ]
+    def record_matching(self, exhibit_id: int, lists_used: Sequence[dict]) -> None:
+        """Say when the exhibit was matched, and against which lists at which revisions."""
         with self.engine.begin() as connection:
-            connection.execute(items.insert(), rows)
-            matched = {record.locator: record for record in records if record.matches}
-            if not matched:
-                return
-            ids = connection.execute(
-                select(items.c.locator, items.c.id).where(
-                    items.c.exhibit_id == exhibit_id, items.c.locator.in_(list(matched))
-                )
-            )
             connection.execute(
-                item_matches.insert(),
-                [
-                    {
-                        "item_id": item_id,
-                        "entry_id": m.entry_id,
-                        "list_name": m.list_name,
-                        "list_kind": m.list_kind,
-                        "signal": m.signal,
-                        "distance": m.distance,
-                        "category": m.category,
-                        "scheme": m.scheme,
-                    }
-                    for locator, item_id in ids
-                    for m in matched[locator].matches
-                ],
+                update(exhibits)
+                .where(exhibits.c.id == exhibit_id)
+                .values(matched_at=datetime.now(UTC), lists_used=json.dumps(list(lists_used)))
             )
 
     def note_problems(self, exhibit_id: int, problems: Sequence[Problem]) -> None:
@@ -250,37 +225,24 @@ class Cases:
             )
         return status
 
-    def items(self, exhibit_id: int) -> Iterator[ItemRecord]:
-        """Every item of an exhibit in the order found, with its matches."""
-        with self.engine.connect() as connection:
-            matches: dict[int, list[MatchRecord]] = {}
-            for row in connection.execute(
-                select(item_matches)
-                .join(items, items.c.id == item_matches.c.item_id)
-                .where(items.c.exhibit_id == exhibit_id)
-                .order_by(item_matches.c.id)
-            ):
-                matches.setdefault(row.item_id, []).append(
-                    MatchRecord(
-                        row.entry_id, row.list_name, row.list_kind, row.signal,
-                        row.distance, row.category, row.scheme,
-                    )
-                )  # fmt: skip
-            result = connection.execution_options(yield_per=5000).execute(
-                select(items).where(items.c.exhibit_id == exhibit_id).order_by(items.c.seq)
-            )
-            for row in result:
-                record = ItemRecord(
-                    seq=row.seq,
-                    locator=row.locator,
-                    steps=json.loads(row.locator_steps),
-                    allocation=row.allocation,
-                    errors=json.loads(row.errors) if row.errors else [],
-                    matches=matches.get(row.id, []),
-                )
-                for column in _ITEM_COLUMNS[2:]:
-                    value = getattr(row, column)
-                    setattr(
-                        record, column, bytes(value) if isinstance(value, memoryview) else value
-                    )
-                yield record
+
+def list_snapshot(store: Store) -> list[dict]:
+    """Every list as it stands: what a report names as the lists an exhibit was matched with."""
+    counts = store.entry_counts()
+    return [
+        {
+            "name": hash_list.name,
+            "kind": hash_list.kind.value,
+            "scheme": hash_list.scheme.value,
+            "enabled": hash_list.enabled,
+            "revision": hash_list.revision,
+            "entries": sum(counts.get(hash_list.id, {}).values()),
+            "pdq_threshold": hash_list.pdq_threshold,
+            "source_file": hash_list.source_file,
+            "source_sha256": hash_list.source_sha256,
+            "imported_by": hash_list.imported_by,
+            "created_at": hash_list.created_at.isoformat(),
+            "updated_at": hash_list.updated_at.isoformat(),
+        }
+        for hash_list in store.lists()
+    ]

@@ -77,3 +77,21 @@ def most_severe(scheme: Scheme | str, categories: Iterable[str | None]) -> str |
     order = SEVERITY[Scheme(scheme)]
     graded = [c for c in categories if c is not None]
     return min(graded, key=order.index) if graded else None
+
+
+UK_NAMES = {
+    "A": "UK Category A (the most serious, Sentencing Council guideline)",
+    "B": "UK Category B",
+    "C": "UK Category C (the least serious)",
+}
+
+
+def describe(key: str) -> str:
+    """What a report key means, for a report's legend: ``A``, ``vics:1``, ``uncategorised``..."""
+    scheme, _, code = key.rpartition(":")
+    if scheme == "vics":
+        if code in VICS_NAMES:
+            suffix = ": not counted as a match" if code == "0" else ""
+            return f"Project VIC category {code}: {VICS_NAMES[code]}{suffix}"
+        return "Project VIC list entry with no category"
+    return UK_NAMES.get(key, "UK-scheme list entry with no category")

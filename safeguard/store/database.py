@@ -7,9 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from safeguard.errors import UsageError
@@ -18,6 +16,9 @@ from safeguard.store.schema import audit_head, store_info
 DEFAULT_DB = "safeguard.db"
 AUDIT_GENESIS = "0" * 64  # the "previous hash" of the first audit record
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration. A store already there opens without importing Alembic;
+# tests/test_store.py checks this against the migration scripts.
+HEAD_REVISION = "0005"
 
 
 def database_url(db: str | None) -> str:
@@ -29,6 +30,34 @@ def database_url(db: str | None) -> str:
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3: COPY for bulk imports
     return url.render_as_string(hide_password=False)
+
+
+class StoreMissing(UsageError):
+    """There is no store where ``--db`` points."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            f"no Safeguard store at {location}: check --db (or $SAFEGUARD_DB), "
+            f"or create one with `safeguard init --db {location}`"
+        )
+
+
+def describe_location(url: str) -> str:
+    """A SQLite store as its file path, any other as its URL (password hidden)."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return parsed.database or ":memory:"
+    return parsed.set(drivername=parsed.drivername.split("+")[0]).render_as_string(
+        hide_password=True
+    )
+
+
+def store_exists(engine: Engine) -> bool:
+    """A SQLite file that exists, or a database that holds Safeguard's schema."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database is not None and Path(engine.url.database).is_file()
+    with engine.connect() as connection:
+        return inspect(connection).has_table("alembic_version")
 
 
 def create_store_engine(url: str) -> Engine:
@@ -54,12 +83,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
+        if _schema_version(connection) == HEAD_REVISION:
+            return  # the common case: no Alembic to import, start-up stays quick
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         _initialise_state(connection)
+
+
+def _schema_version(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _initialise_state(connection: Connection) -> None:

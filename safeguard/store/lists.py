@@ -23,11 +23,14 @@ from safeguard.errors import NotFound, SafeguardError, UsageError
 from safeguard.signals import PDQ
 from safeguard.store.categories import Scheme
 from safeguard.store.database import (
+    StoreMissing,
     as_utc,
     create_store_engine,
     database_url,
+    describe_location,
     migrate,
     next_revision,
+    store_exists,
     store_identity,
 )
 from safeguard.store.schema import entries, hash_lists
@@ -75,6 +78,8 @@ class HashList:
     revision: int
     action: Action | None = None  # None: the kind's default (see effective_action)
     review_threshold: int | None = None
+    source_sha256: str | None = None  # of the file last imported into it
+    imported_by: str | None = None  # who imported that file
 
     @property
     def effective_action(self) -> Action | None:
@@ -184,6 +189,18 @@ class ListSpec:
     importer: str | None = None
     action: Action | None = None
     review_threshold: int | None = None
+    source_sha256: str | None = None
+    imported_by: str | None = None
+
+    def provenance(self) -> dict:
+        """Where this import came from, as the list's columns (only what is known)."""
+        known = {
+            "source_file": self.source_file,
+            "source_sha256": self.source_sha256,
+            "importer": self.importer,
+            "imported_by": self.imported_by,
+        }
+        return {column: value for column, value in known.items() if value is not None}
 
 
 def _now() -> datetime:
@@ -208,10 +225,24 @@ class Store:
         os.register_at_fork(after_in_child=lambda: _forget_connections(alive))
 
     @classmethod
-    def open(cls, db: str | None = None) -> Store:
-        engine = create_store_engine(database_url(db))
+    def open(cls, db: str | None = None, *, create: bool = True) -> Store:
+        """Open the store at ``db`` (a SQLite path or a PostgreSQL URL), upgrading its schema.
+
+        With ``create=False`` a store that does not exist yet is refused (``StoreMissing``):
+        a mistyped path must not become a new, empty store that matches nothing.
+        """
+        url = database_url(db)
+        engine = create_store_engine(url)
+        if not create and not store_exists(engine):
+            engine.dispose()
+            raise StoreMissing(describe_location(url))
         migrate(engine)
         return cls(engine)
+
+    @property
+    def location(self) -> str:
+        """Where the store is, as a person would name it (no password)."""
+        return describe_location(self.engine.url.render_as_string(hide_password=True))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -355,7 +386,7 @@ class Store:
             connection.execute(
                 update(hash_lists)
                 .where(hash_lists.c.id == target.id)
-                .values(updated_at=_now(), revision=revision)
+                .values(updated_at=_now(), revision=revision, **spec.provenance())
             )
         report.committed = True
         return report
@@ -481,8 +512,7 @@ class Store:
                 scheme=spec.scheme.value,
                 pdq_threshold=spec.pdq_threshold,
                 enabled=True,
-                source_file=spec.source_file,
-                importer=spec.importer,
+                **spec.provenance(),
                 action=spec.action.value if spec.action else None,
                 review_threshold=spec.review_threshold,
                 created_at=now,
@@ -516,6 +546,8 @@ def _to_list(row) -> HashList:
         revision=row.revision,
         action=_own_action(row),
         review_threshold=row.review_threshold,
+        source_sha256=row.source_sha256,
+        imported_by=row.imported_by,
     )
 
 

@@ -56,6 +56,9 @@ hash_lists = Table(
     Column("action", String(16), nullable=True),
     # PDQ distances above pdq_threshold and up to this one are sent to human review.
     Column("review_threshold", Integer, nullable=True),
+    # Provenance of the file last imported into the list: its SHA-256 and who imported it.
+    Column("source_sha256", String(64), nullable=True),
+    Column("imported_by", String(200), nullable=True),
 )
 
 entries = Table(
@@ -87,6 +90,10 @@ cases = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("examiner", String(200), nullable=True),
+    Column("agency", String(200), nullable=True),
+    Column("reference", String(200), nullable=True),  # the force's own case number
+    Column("notes", Text, nullable=True),
 )
 
 exhibits = Table(
@@ -102,6 +109,9 @@ exhibits = Table(
     Column("status", String(16), nullable=False),
     Column("verification", Text, nullable=True),  # JSON: E01 stored-hash check
     Column("problems", Text, nullable=True),  # JSON: [{"level", "message"}], exhibit-level
+    Column("examiner", String(200), nullable=True),  # who ran the scan
+    Column("matched_at", DateTime(timezone=True), nullable=True),  # last matched (scan, rematch)
+    Column("lists_used", Text, nullable=True),  # JSON: the lists and their revisions then
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("case_id", "name", name="uq_exhibits_case_name"),
@@ -123,6 +133,8 @@ items = Table(
     Column("sha256", LargeBinary, nullable=True),
     Column("pdq", LargeBinary, nullable=True),
     Column("pdq_quality", Integer, nullable=True),
+    # The 7 rotated and flipped PDQ variants, concatenated: matched again without a re-read.
+    Column("pdq_dihedral", LargeBinary, nullable=True),
     Column("width", Integer, nullable=True),
     Column("height", Integer, nullable=True),
     Column("modified", DateTime(timezone=True), nullable=True),

@@ -1,4 +1,4 @@
-"""Report formats beyond the JSON summary: the CSV schedule and the VICS case export."""
+"""Report formats beyond JSON and HTML: the CSV item schedule and the VICS case export."""
 
 from __future__ import annotations
 
@@ -9,70 +9,50 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from safeguard import __version__
-from safeguard.store.cases import Exhibit, ItemRecord, MatchRecord
-from safeguard.store.categories import SEVERITY, Scheme, report_key
-from safeguard.triage.report import ALERT_KINDS
+from safeguard.store.cases import Exhibit
+from safeguard.store.categories import SEVERITY, Scheme
+from safeguard.store.items import ItemRecord, MatchRecord
+from safeguard.triage.counting import ALERT_KINDS
+from safeguard.triage.report import Report
 
 SCHEDULE_COLUMNS = (
     "exhibit", "location", "allocation", "md5", "sha1", "sha256", "list", "category", "distance",
-    "exhibit_status", "exhibit_warnings",
+    "exhibit_status", "exhibit_warnings", "placement", "size", "entry", "scheme", "signal",
+    "match", "pertinent",
 )  # fmt: skip
 CONTEXT_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
 _CARVED_AT = re.compile(r"at byte ([\d,]+)")
 
 
-def strongest(matches: Iterable[MatchRecord]) -> MatchRecord | None:
-    """The alert match that decides how a file is counted: most severe, then nearest."""
-    alerts = [m for m in matches if m.list_kind in ALERT_KINDS]
-
-    def rank(match: MatchRecord) -> tuple[int, int]:
-        order = SEVERITY[Scheme(match.scheme)]
-        grade = order.index(match.category) if match.category in order else len(order)
-        return grade, match.distance
-
-    return min(alerts, key=rank) if alerts else None
-
-
-def write_schedule(exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]], out: TextIO) -> int:
-    """One row per matched file, under the match that decides its count.
+def write_schedule(report: Report, out: TextIO) -> int:
+    """The item schedule of the report: one row per file and scheme, as counted.
 
     Every row carries its exhibit's status and warnings. An exhibit that was not
     fully read and has no matched file still gets one row, with an empty location,
     so the schedule can never pass for a complete one.
     """
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(SCHEDULE_COLUMNS)
+    writer = csv.DictWriter(out, SCHEDULE_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
     rows = 0
-    for exhibit, records in exhibits:
-        state = [
-            exhibit.state,
-            "; ".join(f"{p.level.value}: {p.message}" for p in exhibit.problems),
-        ]
-        written = 0
-        for record in records:
-            match = strongest(record.matches)
-            if match is None:
-                continue
-            writer.writerow(
-                [
-                    exhibit.name,
-                    record.locator,
-                    record.allocation,
-                    *(
-                        value.hex() if value else ""
-                        for value in (record.md5, record.sha1, record.sha256)
-                    ),
-                    match.list_name,
-                    report_key(match.scheme, match.category),
-                    match.distance,
-                    *state,
-                ]
-            )
-            written += 1
-        if not written and exhibit.state != "complete":
-            writer.writerow([exhibit.name, *[""] * 8, *state])
-        rows += written
+    for summary in report.document["exhibits"]:
+        state = {
+            "exhibit_status": summary["status"],
+            "exhibit_warnings": "; ".join(
+                f"{w['level']}: {w['message']}" for w in summary["warnings"]
+            ),
+        }
+        for row in summary["schedule"]:
+            writer.writerow({**{key: _cell(value) for key, value in row.items()}, **state})
+        rows += len(summary["schedule"])
+        if not summary["schedule"] and summary["status"] != "complete":
+            writer.writerow({"exhibit": summary["exhibit"], **state})
     return rows
+
+
+def _cell(value) -> str | int:
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 def write_vics_case(

@@ -1,173 +1,227 @@
-"""The officer's report: one self-contained HTML file that opens offline.
+"""The officer's report: one self-contained HTML file that opens offline and prints to A4.
 
-Per exhibit: its status (a banner that cannot be missed when it was not fully
-read, with what could not be), the summary counts, a bar chart of files per
-category (inline SVG), the errors, and the unknown images grouped into
-near-duplicate families. A
-family is shown by small, greyscale, blurred thumbnails only (made at scan time,
-and only for pictures that matched no list): never a full-size picture, never a
-graded one. Nothing is loaded from anywhere: styles, chart and thumbnails are
-all inside the file.
+It is written from the same model as the JSON and CSV reports
+(:mod:`safeguard.triage.report`), so its numbers are theirs: a header an
+examiner can sign (case, reference, agency, examiner, tool and version, when),
+warnings that must travel with the numbers, case totals, the lists used with
+their provenance, a legend; then per exhibit its status (a banner that cannot be
+missed when it was not fully read), provenance and settings, counts per scheme
+(exact and perceptual apart, by placement), the item schedule, errors, pictures
+not decodable here, and the unknown pictures grouped into families.
+
+Unknown pictures are shown only as small, greyscale, blurred thumbnails made at
+scan time, and only for pictures that matched no list: never a full-size picture,
+never a graded one. Nothing is loaded from anywhere: styles, chart and thumbnails
+are all inside the file.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable
 from html import escape
 
-from safeguard.store.cases import Exhibit, ItemRecord
-from safeguard.triage.report import is_undecodable, summarise
+from safeguard.triage.html_parts import (
+    STYLE,
+    categories_tables,
+    chart,
+    key_values,
+    listing,
+    schedule_table,
+    table,
+)
+from safeguard.triage.report import ExhibitSection, Report
 
-MAX_ERRORS_SHOWN = 200
 MAX_FAMILIES_SHOWN = 500
-
-_STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:70em}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #eee;text-align:left}
-td.n{text-align:right}.note{background:#fff7e0;border:1px solid #e6c200;padding:.6em 1em}
-.families{display:flex;flex-wrap:wrap;gap:1em}.family{border:1px solid #ddd;padding:.5em;width:12em}
-.family img{filter:blur(2px) grayscale(1);display:block;margin:0 auto .3em}
-details{font-size:.85em;word-break:break-all}
-.banner{background:#b00020;color:#fff;padding:.8em 1em;font-size:1.1em}
-.ok{background:#e8f5e9;border:1px solid #4caf50;padding:.4em 1em}.warnings li{margin:.2em 0}
-"""
-
-
-def render(case: str, exhibits: Iterable[tuple[Exhibit, list[ItemRecord]]]) -> str:
-    exhibits = list(exhibits)
-    sections = [_exhibit_section(exhibit, records) for exhibit, records in exhibits]
-    unfinished = [e for e, _ in exhibits if e.state != "complete"]
-    banner = (
-        "<div class=banner role=alert><b>This report is not complete.</b> "
-        + "; ".join(f"Exhibit {escape(e.name)}: {_STATES[e.state]}" for e in unfinished)
-        + ". Its counts cover only what was read.</div>"
-        if unfinished
-        else ""
-    )
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Safeguard report: {escape(case)}</title><style>{_STYLE}</style></head><body>"
-        f"{banner}<h1>Case {escape(case)}</h1>"
-        "<p class=note>Unknown pictures appear only as small, blurred, greyscale thumbnails. "
-        "Pictures that matched a graded list are counted, never shown.</p>"
-        + "".join(sections)
-        + "</body></html>\n"
-    )
-
-
-def _exhibit_section(exhibit: Exhibit, records: list[ItemRecord]) -> str:
-    summary, families = summarise(exhibit, records)
-    rows = "".join(
-        f"<tr><th>{label}</th><td class=n>{summary[key]:,}</td></tr>"
-        for key, label in (
-            ("files", "Files"),
-            ("images", "Images"),
-            ("videos", "Videos"),
-            ("undecodable_images", "Pictures not decodable here"),
-            ("empty", "Empty files"),
-            ("errors", "Errors"),
-            ("known_good", "Known good (excluded)"),
-            ("unknown_images", "Unknown images"),
-            ("unknown_groups", "Unknown families (to review)"),
-        )
-    )
-    categories = "".join(
-        f"<tr><th>{escape(key)}</th><td class=n>{counts['files']:,}</td>"
-        f"<td class=n>{counts['unique']:,}</td></tr>"
-        for key, counts in summary["categories"].items()
-    )
-    verification = ""
-    if exhibit.verification:
-        state = "verified" if exhibit.verification.get("verified") else "DOES NOT MATCH"
-        verification = (
-            f"<p>E01 stored MD5 {escape(str(exhibit.verification.get('stored_md5')))}: {state} "
-            f"(computed {escape(str(exhibit.verification.get('computed_md5')))})</p>"
-        )
-    return (
-        f"<h2>Exhibit {escape(exhibit.name)}</h2><p>Source: {escape(exhibit.source)}</p>"
-        f"{_status(exhibit)}{verification}<table>{rows}</table>"
-        "<h3>Matched files by category</h3>"
-        + (
-            f"<table><tr><th>Category</th><th>Files</th><th>Distinct</th></tr>{categories}</table>"
-            + _chart(summary["categories"])
-            if categories
-            else "<p>No file matched a graded list.</p>"
-        )
-        + _errors(records)
-        + _undecodable(records)
-        + _families(families, summary["unknown_images"])
-    )
-
-
 _STATES = {
     "complete": "complete: every volume and container found was read",
     "incomplete": "INCOMPLETE: the scan was interrupted or is still running",
     "failed": "FAILED: some of the evidence could not be read",
 }
+_COUNTS = (
+    ("files", "Files"),
+    ("images", "Images"),
+    ("videos", "Videos"),
+    ("undecodable_images", "Pictures not decodable here"),
+    ("empty", "Empty files"),
+    ("errors", "Errors"),
+    ("known_good", "Known good (excluded)"),
+    ("matched_files", "Files matching a graded list"),
+    ("unknown_images", "Unknown images"),
+    ("unknown_groups", "Unknown families (to review)"),
+)
 
 
-def _status(exhibit: Exhibit) -> str:
-    state = exhibit.state
+def render(report: Report, *, printable: bool = False) -> str:
+    """The whole report; ``printable`` opens every collapsed part (for PDF)."""
+    document = report.document
+    case = escape(document["case"])
+    named_pages = "".join(
+        f'@page ex{n}{{@top-right{{content:"Exhibit {_css_text(s.exhibit.name)}"}}}}'
+        f".ex{n}{{page:ex{n}}}"
+        for n, s in enumerate(report.sections)
+    )
+    running = (
+        f'@page{{@top-left{{content:"Safeguard report · case {_css_text(document["case"])}"}}}}'
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>Safeguard report: {case}</title>"
+        f"<style>{STYLE}{running}{named_pages}</style></head><body>"
+        + _header(document)
+        + _warnings(document)
+        + "<h2>Case totals</h2>"
+        + table([(label, f"{document['totals'][key]:,}") for key, label in _COUNTS])
+        + categories_tables(document["totals"]["categories"])
+        + _lists(document["lists"])
+        + _legend(document["legend"])
+        + "".join(_exhibit(section, n, printable) for n, section in enumerate(report.sections))
+        + "</body></html>\n"
+    )
+
+
+def _header(document: dict) -> str:
+    meta = document["metadata"]
+    return (
+        f"<header><h1>Case {escape(document['case'])}</h1>"
+        + key_values(
+            [
+                ("Case reference", meta.get("reference")),
+                ("Agency", meta.get("agency")),
+                ("Examiner", meta.get("examiner")),
+                ("Notes", meta.get("notes")),
+                (
+                    "Report generated",
+                    f"{meta['generated_at']} (local {meta['generated_at_local']})",
+                ),
+                ("Generated by", meta.get("generated_by")),
+                ("Tool", f"{meta['tool']} {meta['version']}"),
+            ]
+        )
+        + "<p class=note>Unknown pictures appear only as small, blurred, greyscale thumbnails. "
+        "Pictures that matched a graded list are counted, never shown. A perceptual (PDQ) "
+        "match is a near-duplicate and requires visual confirmation before it is charged.</p>"
+        "</header>"
+    )
+
+
+def _warnings(document: dict) -> str:
+    warnings = document["warnings"]
+    if not warnings:
+        return ""
+    errors = [w for w in warnings if w["level"] == "error"]
+    banner = (
+        "<div class=banner role=alert><b>This report is not complete.</b> "
+        + "; ".join(escape(w["message"]) for w in errors)
+        + ". Its counts cover only what was read and matched.</div>"
+        if errors
+        else ""
+    )
+    listed = "".join(
+        f"<li><b>{escape(w['level'])}</b>: {escape(w['message'])}</li>" for w in warnings
+    )
+    return f"{banner}<ul class=warnings>{listed}</ul>"
+
+
+def _lists(lists: list[dict]) -> str:
+    if not lists:
+        return "<h2>Lists used</h2><p>No list is recorded for any exhibit.</p>"
+    rows = [
+        (
+            used["name"], used["kind"], used["scheme"], f"{used['entries']:,}",
+            str(used["revision"]), "yes" if used["enabled"] else "no",
+            used.get("source_file") or "", used.get("source_sha256") or "",
+            used.get("imported_by") or "", used.get("updated_at", "")[:19],
+            ", ".join(used["exhibits"]),
+        )
+        for used in lists
+    ]  # fmt: skip
+    head = (
+        "List", "Kind", "Scheme", "Entries", "Revision", "Enabled", "Imported from",
+        "File SHA-256", "Imported by", "Last changed", "Exhibits",
+    )  # fmt: skip
+    return "<h2>Lists used</h2>" + table(rows, head, css="small")
+
+
+def _legend(legend: dict) -> str:
+    if not legend:
+        return ""
+    return "<h2>Legend</h2>" + table(list(legend.items()), ("Code", "Meaning"))
+
+
+def _exhibit(section: ExhibitSection, number: int, printable: bool) -> str:
+    summary = section.summary
+    name = escape(summary["exhibit"])
+    verification = summary["verification"]
+    check = (
+        "not applicable"
+        if verification is None
+        else f"E01 stored MD5 {verification.get('stored_md5')}: "
+        + ("verified" if verification.get("verified") else "DOES NOT MATCH")
+        + f" (computed {verification.get('computed_md5')})"
+    )
+    settings = summary["settings"]
+    lists_used = ", ".join(f"{x['name']} (rev {x['revision']})" for x in summary["lists_used"])
+    provenance = key_values(
+        [
+            ("Source", summary["source"]),
+            ("Type", summary["type"]),
+            ("Container check", check),
+            ("Scanned by", summary["examiner"]),
+            ("Scan started", summary["started_at"]),
+            ("Scan finished", summary["finished_at"]),
+            ("Last matched", summary["matched_at"]),
+            ("Lists", lists_used or "not recorded"),
+            ("Settings", ", ".join(f"{k}: {v}" for k, v in settings.items())),
+        ]
+    )
+    return (
+        f"<section class='exhibit ex{number}'><h2>Exhibit {name}</h2>"
+        + _status(summary)
+        + provenance
+        + table([(label, f"{summary[key]:,}") for key, label in _COUNTS])
+        + "<h3>Matched files by category</h3>"
+        + categories_tables(summary["categories"])
+        + chart(summary["categories"])
+        + schedule_table(summary["schedule"], printable)
+        + _errors(section)
+        + _undecodable(section)
+        + _families(section)
+        + "</section>"
+    )
+
+
+def _status(summary: dict) -> str:
+    state = summary["status"]
     css = "ok" if state == "complete" else "banner"
     listed = "".join(
-        f"<li><b>{escape(p.level.value)}</b>: {escape(p.message)}</li>" for p in exhibit.problems
+        f"<li><b>{escape(p['level'])}</b>: {escape(p['message'])}</li>" for p in summary["warnings"]
     )
     return f"<p class={css}>Status: {escape(_STATES[state])}</p>" + (
         f"<ul class=warnings>{listed}</ul>" if listed else ""
     )
 
 
-def _chart(categories: dict[str, dict[str, int]]) -> str:
-    most = max((c["files"] for c in categories.values()), default=1) or 1
-    bar_height, width = 22, 420
-    bars = []
-    for row, (key, counts) in enumerate(categories.items()):
-        length = max(2, round(width * counts["files"] / most))
-        y = row * (bar_height + 6)
-        bars.append(
-            f'<text x="0" y="{y + 16}" font-size="13">{escape(key)}</text>'
-            f'<rect x="90" y="{y}" width="{length}" height="{bar_height}" fill="#4a6fa5"/>'
-            f'<text x="{96 + length}" y="{y + 16}" font-size="13">{counts["files"]:,}</text>'
-        )
-    height = len(categories) * (bar_height + 6)
-    return (
-        f'<svg role="img" aria-label="files per category" width="{width + 160}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>'
-    )
-
-
-def _errors(records: list[ItemRecord]) -> str:
-    failed = [r for r in records if r.errors and not is_undecodable(r)]
+def _errors(section: ExhibitSection) -> str:
+    failed = section.failed
     if not failed:
         return "<h3>Errors</h3><p>None.</p>"
-    return f"<h3>Errors ({len(failed):,})</h3>" + _listing(failed, lambda r: "; ".join(r.errors))
+    return f"<h3>Errors ({len(failed):,})</h3>" + listing(failed, lambda r: "; ".join(r.errors))
 
 
-def _undecodable(records: list[ItemRecord]) -> str:
-    listed = [r for r in records if is_undecodable(r)]
+def _undecodable(section: ExhibitSection) -> str:
+    listed = section.undecodable
     if not listed:
         return ""
     return (
         f"<h3>Pictures not decodable here ({len(listed):,})</h3>"
         "<p>Recognised as pictures, but no decoder here can read them, so they were not "
         "matched perceptually: review them with a tool that can.</p>"
-        + _listing(listed, lambda r: r.type or "")
+        + listing(listed, lambda r: r.type or "")
     )
 
 
-def _listing(records: list[ItemRecord], detail: Callable[[ItemRecord], str]) -> str:
-    """Where each item lies and one detail about it, the first ``MAX_ERRORS_SHOWN`` of them."""
-    rows = "".join(
-        f"<tr><td>{escape(r.locator)}</td><td>{escape(detail(r))}</td></tr>"
-        for r in records[:MAX_ERRORS_SHOWN]
-    )
-    hidden = len(records) - MAX_ERRORS_SHOWN
-    return f"<table>{rows}</table>" + (f"<p>... and {hidden:,} more.</p>" if hidden > 0 else "")
-
-
-def _families(families: list[list[ItemRecord]], unknown: int) -> str:
+def _families(section: ExhibitSection) -> str:
+    families, unknown = section.families, section.summary["unknown_images"]
     if not families:
         return "<h3>Unknown images</h3><p>None.</p>"
     cards = []
@@ -193,3 +247,7 @@ def _families(families: list[list[ItemRecord]], unknown: int) -> str:
         f"<h3>Unknown images: {unknown:,} in {len(families):,} families</h3>"
         f"<div class=families>{''.join(cards)}</div>{more}"
     )
+
+
+def _css_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")

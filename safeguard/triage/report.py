@@ -1,6 +1,14 @@
-"""What a scan found, per exhibit: the counts a charging file needs.
+"""The case report: one model that every format (JSON, CSV, HTML, PDF) is written from.
 
-Counting rules (the same for every report format):
+Per exhibit, the counts a charging file needs (rules below) and the item
+schedule they are counted from (:mod:`safeguard.triage.counting`), with the
+exhibit's provenance: its source and type, container checks, who scanned it
+and when, the settings, and the lists (with their revisions) it was matched
+against. Per case: who the report is for and by whom, the lists used with their
+provenance, totals across exhibits, a legend of every code shown, and warnings
+that must travel with the numbers.
+
+Counting rules:
 
 * ``files``: every item found, carved and archive members included;
 * ``images`` / ``videos``: items whose bytes are a decodable image / a video container;
@@ -8,52 +16,108 @@ Counting rules (the same for every report format):
   running: the counts cover the items done so far) or ``failed`` (the scan ended
   but some of the evidence could not be read); ``warnings`` says what, per volume
   or container, as ``{"level": "error" | "warning", "message"}``;
-* ``undecodable_images``: pictures of a kind with no decoder here (JPEG XL, HEIF
-  sequences, camera raw photos without an embedded preview): listed, not hashed
-  perceptually, to be reviewed by other means;
+* ``undecodable_images``: pictures of a kind with no decoder here, listed for review;
 * ``empty``: files of 0 bytes (a fact about the evidence, not an error);
 * ``errors``: items with any recorded problem (unreadable, undecodable, capped, ...);
-  an image that cannot be decoded counts here, not as an unknown image;
 * ``known_good``: items matching a known-good list and no alert list;
-* ``categories``: per grading scheme, each item matching alert lists counts once,
-  under its most severe grade (A > B > C; vics 1 > 2 > 3 > 4 > 0); ``unique`` counts
-  distinct SHA-256 among those files;
+* ``categories``: per grading scheme, each file under its deciding match (see
+  counting), split into ``exact`` and ``perceptual`` and by placement; ``unique``
+  counts distinct SHA-256;
 * ``unknown_images``: decodable images matching no list; ``unknown_groups``: the
-  near-duplicate families among them (PDQ within 31, transitively; pictures too
-  flat for PDQ group only with byte-identical copies). A family is reviewed once.
+  near-duplicate families among them (PDQ within 31, transitively). A family is
+  reviewed once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import numpy as np
-
-from safeguard.index.mih import MultiIndex, as_words
+from safeguard import __version__
+from safeguard.errors import UsageError
 from safeguard.media.types import EMPTY, WITHOUT_DECODER
 from safeguard.signals import PDQ
-from safeguard.store.cases import Cases, Exhibit, ItemRecord
-from safeguard.store.categories import most_severe, report_key
+from safeguard.store.cases import Case, Cases, Exhibit
+from safeguard.store.categories import describe
+from safeguard.store.items import ExhibitItems, ItemRecord
+from safeguard.store.lists import Store
+from safeguard.triage.counting import (
+    ALERT_KINDS,
+    NON_PERTINENT,
+    category_counts,
+    schedule_rows,
+)
+from safeguard.triage.families import near_duplicate_families
 
-ALERT_KINDS = ("alert", "self-reported")
+COUNT_KEYS = (
+    "files", "images", "videos", "undecodable_images", "empty", "errors", "known_good",
+)  # fmt: skip
+SOURCE_TYPES = {"image": "disk image", "folder": "folder", "file": "single file"}
+QUALITY_GATE = PDQ.min_quality
 
 
-def exhibit_summary(exhibit: Exhibit, records: Iterable[ItemRecord]) -> dict:
-    return summarise(exhibit, records)[0]
+@dataclass(slots=True)
+class ExhibitSection:
+    """One exhibit of the report, and the items a page shows beyond the counts."""
+
+    exhibit: Exhibit
+    summary: dict
+    families: list[list[ItemRecord]] = field(default_factory=list)
+    failed: list[ItemRecord] = field(default_factory=list)
+    undecodable: list[ItemRecord] = field(default_factory=list)
 
 
-def summarise(
-    exhibit: Exhibit, records: Iterable[ItemRecord]
-) -> tuple[dict, list[list[ItemRecord]]]:
-    """The exhibit's counts, and its unknown images grouped into near-duplicate families."""
-    counts = {
-        "files": 0, "images": 0, "videos": 0, "undecodable_images": 0, "empty": 0, "errors": 0,
-        "known_good": 0,
-    }  # fmt: skip
-    categories: dict[str, dict[str, set | int]] = {}
+@dataclass(slots=True)
+class Report:
+    document: dict  # the JSON report
+    sections: list[ExhibitSection]
+
+
+def case_report(
+    store: Store, case: str, exhibit: str | None = None, *, generated_by: str | None = None
+) -> Report:
+    """The report of a case (or one exhibit of it) as the store holds it now."""
+    cases, items = Cases(store), ExhibitItems(store)
+    chosen = cases.exhibits(case, exhibit)
+    if not chosen:
+        named = f" named {exhibit!r}" if exhibit else ""
+        raise UsageError(f"no scanned exhibit{named} in case {case!r} (see `safeguard cases ls`)")
+    return build_report(
+        cases.case(case), ((e, items.items(e.id)) for e in chosen), generated_by=generated_by
+    )
+
+
+def build_report(
+    case: Case,
+    exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]],
+    *,
+    generated_by: str | None = None,
+) -> Report:
+    sections = [summarise(exhibit, records) for exhibit, records in exhibits]
+    summaries = [section.summary for section in sections]
+    document = {
+        "case": case.name,
+        "metadata": _metadata(case, generated_by),
+        "warnings": _report_warnings(sections),
+        "lists": _lists_used(sections),
+        "exhibits": summaries,
+        "totals": _totals(summaries),
+    }
+    document["legend"] = {key: describe(key) for key in document["totals"]["categories"]}
+    return Report(document, sections)
+
+
+def summarise(exhibit: Exhibit, records: Iterable[ItemRecord]) -> ExhibitSection:
+    """An exhibit's counts and schedule from one pass over its items."""
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    schedule: list[dict] = []
     unknown: list[ItemRecord] = []
+    section = ExhibitSection(exhibit, {})
+    source_kind = None
     for record in records:
+        source_kind = source_kind or (record.steps[0]["kind"] if record.steps else None)
         counts["files"] += 1
         is_image = record.pdq is not None
         is_empty = record.type == EMPTY.mime
@@ -63,36 +127,39 @@ def summarise(
         counts["undecodable_images"] += undecodable
         counts["empty"] += is_empty
         counts["errors"] += bool(record.errors) and not (is_empty or undecodable)
-        alerts = [m for m in record.matches if m.list_kind in ALERT_KINDS]
-        if not alerts:
+        if record.errors and not (is_empty or undecodable):
+            section.failed.append(record)
+        if undecodable:
+            section.undecodable.append(record)
+        rows = schedule_rows(exhibit.name, record)
+        schedule.extend(rows)
+        if not rows:
             if record.matches:
                 counts["known_good"] += 1
             elif is_image:
                 unknown.append(record)
-            continue
-        by_scheme: dict[str, list[str | None]] = defaultdict(list)
-        for match in alerts:
-            by_scheme[match.scheme].append(match.category)
-        for scheme, grades in by_scheme.items():
-            key = report_key(scheme, most_severe(scheme, grades))
-            slot = categories.setdefault(key, {"files": 0, "unique": set()})
-            slot["files"] += 1
-            slot["unique"].add(record.sha256)
-    families = near_duplicate_families(unknown)
-    summary = {
+    section.families = near_duplicate_families(unknown)
+    section.summary = {
         "exhibit": exhibit.name,
         "source": exhibit.source,
         "status": exhibit.state,
         "warnings": [problem.to_json() for problem in exhibit.problems],
         **counts,
-        "categories": {
-            key: {"files": slot["files"], "unique": len(slot["unique"])}
-            for key, slot in sorted(categories.items())
-        },
+        "categories": category_counts(schedule),
         "unknown_images": len(unknown),
-        "unknown_groups": len(families),
+        "unknown_groups": len(section.families),
+        "type": SOURCE_TYPES.get(source_kind or "", "unknown"),
+        "examiner": exhibit.examiner,
+        "started_at": _iso(exhibit.started_at),
+        "finished_at": _iso(exhibit.finished_at),
+        "matched_at": _iso(exhibit.matched_at),
+        "verification": exhibit.verification,
+        "settings": _settings(exhibit),
+        "lists_used": [{"name": x["name"], "revision": x["revision"]} for x in exhibit.lists_used],
+        "matched_files": len({row["location"] for row in schedule if row["pertinent"]}),
+        "schedule": schedule,
     }
-    return summary, families
+    return section
 
 
 def is_undecodable(record: ItemRecord) -> bool:
@@ -101,46 +168,100 @@ def is_undecodable(record: ItemRecord) -> bool:
     return record.pdq is None and record.type in WITHOUT_DECODER
 
 
-def near_duplicate_families(records: list[ItemRecord]) -> list[list[ItemRecord]]:
-    """Union-find over unknown images: same bytes, or PDQ within 31 (good quality only)."""
-    parent = list(range(len(records)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(a: int, b: int) -> None:
-        parent[root(a)] = root(b)
-
-    first_by_bytes: dict[bytes | None, int] = {}
-    for index, record in enumerate(records):
-        if record.sha256 in first_by_bytes:
-            join(index, first_by_bytes[record.sha256])
-        else:
-            first_by_bytes[record.sha256] = index
-    good = [
-        i
-        for i, r in enumerate(records)
-        if r.pdq_quality is not None and r.pdq_quality >= PDQ.min_quality
-    ]
-    if good:
-        codes = np.frombuffer(b"".join(records[i].pdq for i in good), np.uint8).reshape(-1, 32)
-        index = MultiIndex.build(codes, np.arange(len(good)))
-        for position, query in enumerate(as_words(codes)):
-            found, _ = index.search(query, PDQ.default_threshold)
-            for other in found:
-                join(good[position], good[int(other)])
-    families: dict[int, list[ItemRecord]] = defaultdict(list)
-    for index, record in enumerate(records):
-        families[root(index)].append(record)
-    return sorted(families.values(), key=lambda family: family[0].seq)
-
-
-def case_report(cases: Cases, case: str, exhibit: str | None = None) -> dict:
-    chosen = cases.exhibits(case, exhibit)
+def _metadata(case: Case, generated_by: str | None) -> dict:
+    now = datetime.now(UTC)
     return {
-        "case": case,
-        "exhibits": [exhibit_summary(e, cases.items(e.id)) for e in chosen],
+        **{key: value for key, value in case.to_json().items() if key != "name"},
+        "case": case.name,
+        "tool": "Safeguard",
+        "version": __version__,
+        "generated_at": now.isoformat(timespec="seconds"),
+        "generated_at_local": now.astimezone().isoformat(timespec="seconds"),
+        "generated_by": generated_by,
     }
+
+
+def _settings(exhibit: Exhibit) -> dict:
+    thresholds = {
+        used["name"]: used.get("pdq_threshold") or PDQ.default_threshold
+        for used in exhibit.lists_used
+        if used.get("kind") != "known-good"
+    }
+    return {
+        **exhibit.options,
+        "dihedral": True,  # scans match rotated and flipped copies
+        "pdq_quality_gate": QUALITY_GATE,
+        "pdq_thresholds": thresholds,
+    }
+
+
+def _lists_used(sections: list[ExhibitSection]) -> list[dict]:
+    """Each list (at each revision) any exhibit was matched with, and which exhibits."""
+    seen: dict[tuple[str, int], dict] = {}
+    for section in sections:
+        for used in section.exhibit.lists_used:
+            entry = seen.setdefault((used["name"], used["revision"]), {**used, "exhibits": []})
+            entry["exhibits"].append(section.exhibit.name)
+    return sorted(seen.values(), key=lambda used: (used["name"], used["revision"]))
+
+
+def _report_warnings(sections: list[ExhibitSection]) -> list[dict]:
+    """What must travel with the numbers: unfinished exhibits, matching that could not match."""
+    warnings = []
+    for section in sections:
+        exhibit = section.exhibit
+        if exhibit.state != "complete":
+            warnings.append(
+                {"level": "error", "message": f"exhibit {exhibit.name} is {exhibit.state}"}
+            )
+        if exhibit.matched_at is None:
+            if exhibit.status != "running":
+                warnings.append(
+                    {
+                        "level": "warning",
+                        "message": f"exhibit {exhibit.name}: the lists it was matched against "
+                        "were not recorded (scanned by an earlier version); run `safeguard "
+                        "rematch` to match it again and record them",
+                    }
+                )
+        elif not any(
+            used["enabled"] and used["kind"] in ALERT_KINDS for used in exhibit.lists_used
+        ):
+            warnings.append(
+                {
+                    "level": "error",
+                    "message": f"exhibit {exhibit.name} was matched against no enabled alert "
+                    "list: nothing could match",
+                }
+            )
+    return warnings
+
+
+def _totals(summaries: list[dict]) -> dict:
+    """The case across its exhibits: counts summed, categories recounted from every row."""
+    totals = {key: sum(summary[key] for summary in summaries) for key in COUNT_KEYS}
+    rows = [row for summary in summaries for row in summary["schedule"]]
+    return {
+        **totals,
+        "categories": category_counts(rows),
+        "matched_files": sum(summary["matched_files"] for summary in summaries),
+        "unknown_images": sum(summary["unknown_images"] for summary in summaries),
+        "unknown_groups": sum(summary["unknown_groups"] for summary in summaries),
+    }
+
+
+def non_pertinent(categories: dict) -> dict:
+    return {key: value for key, value in categories.items() if key == NON_PERTINENT}
+
+
+def by_scheme(categories: dict) -> dict[str, dict]:
+    """Pertinent categories, one table per scheme: UK and VICS codes never share a column."""
+    tables: dict[str, dict] = defaultdict(dict)
+    for key, value in categories.items():
+        if value["pertinent"]:
+            tables[value["scheme"]][key] = value
+    return dict(sorted(tables.items()))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None

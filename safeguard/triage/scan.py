@@ -12,6 +12,7 @@ moment resumes without losing or repeating an item.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -24,16 +25,18 @@ from itertools import islice
 from pathlib import Path
 
 from safeguard.index.pdq import PdqIndex
-from safeguard.matching import Matcher
+from safeguard.matching import Matcher, MatchResult
 from safeguard.media.images import PdqMode
 from safeguard.media.types import EMPTY
 from safeguard.parallel import default_workers, ordered_map
+from safeguard.signals import DIHEDRAL_NAMES
 from safeguard.signals.extract import FileHashes, HashOptions, hash_content
 from safeguard.sources.archives import ArchiveLimits
 from safeguard.sources.base import Item, Level, Locator, Problem, Step, UniqueNames
 from safeguard.sources.exhibit import Exhibit, open_exhibit
 from safeguard.sources.nested import expand_containers
-from safeguard.store.cases import COMPLETE, Cases, ItemRecord, MatchRecord
+from safeguard.store.cases import COMPLETE, Cases, list_snapshot
+from safeguard.store.items import ExhibitItems, ItemRecord, MatchRecord
 from safeguard.store.lists import Store
 
 IN_MEMORY_MAX = 64 << 20  # bigger items are hashed in the parent, streaming
@@ -85,15 +88,23 @@ def scan_exhibit(
     options: ScanOptions | None = None,
     workers: int | None = None,
     on_item: Callable[[ItemRecord], None] | None = None,
+    examiner: str | None = None,
 ) -> int:
-    """Scan (or finish scanning) one exhibit; returns its id."""
+    """Scan (or finish scanning) one exhibit; returns its id.
+
+    Interrupted (Ctrl-C), it saves every item already hashed and matched before
+    letting the interrupt through: the same call later carries on from there.
+    """
     options = options or ScanOptions()
     cases = Cases(store)
-    state = cases.start_exhibit(case, exhibit, str(source.resolve()), options.to_json())
+    state = cases.start_exhibit(
+        case, exhibit, str(source.resolve()), options.to_json(), examiner=examiner
+    )
     if state.status == COMPLETE:
         return state.id
     opened = open_exhibit(source, exhibit)
-    done = cases.done_locators(state.id)
+    stored = ExhibitItems(store)
+    done = stored.done_locators(state.id)
     # Lists rarely change during a scan: look for new entries every few seconds, not per file.
     matcher = Matcher(store, PdqIndex(store, max_staleness=5.0))
     hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
@@ -102,7 +113,7 @@ def scan_exhibit(
     jobs = _jobs(
         expand_containers(_guarded(opened), limits),
         done,
-        cases.next_seq(state.id),
+        stored.next_seq(state.id),
         hash_options,
         recent,
     )
@@ -114,19 +125,28 @@ def scan_exhibit(
         workers=workers or default_workers(),
         on_crash=_crashed,
     )
-    # Matched a few dozen at a time: one store query covers all their exact hashes.
-    while group := list(islice(hashed, MATCH_GROUP)):
-        for record in _complete_group(group, recent, matcher):
-            batch.append(record)
-            if on_item is not None:
-                on_item(record)
-        if len(batch) >= BATCH_ITEMS or time.monotonic() - flushed > BATCH_SECONDS:
-            cases.save_items(state.id, batch)
+    try:
+        # Matched a few dozen at a time: one store query covers all their exact hashes.
+        while group := list(islice(hashed, MATCH_GROUP)):
+            for record in _complete_group(group, recent, matcher):
+                batch.append(record)
+                if on_item is not None:
+                    on_item(record)
+            if len(batch) >= BATCH_ITEMS or time.monotonic() - flushed > BATCH_SECONDS:
+                stored.save_items(state.id, batch)
+                cases.note_problems(state.id, opened.problems)
+                batch, flushed = [], time.monotonic()
+    except KeyboardInterrupt:
+        # Whole records only; if the interrupt came just after a batch was committed,
+        # saving it again is refused, and the resumed scan skips those items anyway.
+        with contextlib.suppress(Exception):
+            stored.save_items(state.id, batch)
             cases.note_problems(state.id, opened.problems)
-            batch, flushed = [], time.monotonic()
-    cases.save_items(state.id, batch)
+        raise
+    stored.save_items(state.id, batch)
     verification = opened.verify()
     cases.finish_exhibit(state.id, verification, opened.problems)
+    cases.record_matching(state.id, list_snapshot(store))
     return state.id
 
 
@@ -205,7 +225,10 @@ def _crashed(job: _Job, reason: str) -> _Job:
     return job
 
 
-_CONTENT_FIELDS = ("size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height")
+_CONTENT_FIELDS = (
+    "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "pdq_dihedral", "width",
+    "height",
+)  # fmt: skip
 
 
 class _RecentContent:
@@ -278,12 +301,18 @@ def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
     )
     if hashes.pdq is not None:
         record.pdq, record.pdq_quality = hashes.pdq.value, hashes.pdq.quality
+        if hashes.pdq.dihedral:  # kept so the exhibit can be matched again without a re-read
+            record.pdq_dihedral = b"".join(hashes.pdq.dihedral[n] for n in DIHEDRAL_NAMES[1:])
     record.width, record.height = hashes.width, hashes.height
     if hashes.error and hashes.media_type is not EMPTY:  # an empty file is a fact, not a failure
         record.errors.append(hashes.error)
-    record.matches = [
+    record.matches = match_records(result)
+    if not record.matches:  # a reviewer may need to see it: never a graded picture
+        record.thumbnail = hashes.thumbnail
+
+
+def match_records(result: MatchResult) -> list[MatchRecord]:
+    return [
         MatchRecord(m.entry, m.list, m.kind.value, m.signal, m.distance, m.category, m.scheme.value)
         for m in (*result.alerts, *result.known_good)
     ]
-    if not record.matches:  # a reviewer may need to see it: never a graded picture
-        record.thumbnail = hashes.thumbnail

@@ -1,0 +1,27 @@
+"""How pictures are decoded: the PDQ decode mode and the safety caps.
+
+Kept apart from :mod:`safeguard.media.images` so that the command line can offer
+these as options without loading Pillow and NumPy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PdqMode(StrEnum):
+    EXACT = "exact"  # decode at full resolution: bit-identical to the reference hasher
+    FAST = "fast"  # JPEG DCT-domain downscaled decode: a few bits from exact, several times faster
+
+
+def _default_max_pixels() -> int:
+    return int(os.environ.get("SAFEGUARD_MAX_PIXELS", 128_000_000))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Caps applied to every decode. 128 MP covers today's 108 MP phone sensors."""
+
+    max_pixels: int = field(default_factory=_default_max_pixels)
