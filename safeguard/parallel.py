@@ -5,8 +5,9 @@ memory stays bounded however many items there are. Items travel in small
 batches to amortise inter-process overhead. If a worker process dies (a decoder
 crashing on a hostile file, the kernel's OOM killer), the pool is rebuilt and
 the batches that were in flight are retried one item at a time, so the item that
-kills a worker on its own is the only one lost, and ``on_crash`` turns it into a
-result (an error record) instead of an exception.
+kills a worker on its own (twice, on fresh workers) is the only one lost, and
+``on_crash`` turns it into a result (an error record) instead of an exception. A
+pool found broken while work is being handed to it is treated the same way.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def ordered_map(
         return
     window = workers * 4
     iterator = iter(items)
-    pool = _pool(workers)
-    pending: deque[tuple[list[T], Future[list[R]]]] = deque()
+    pool = _Pool(workers)
+    pending: deque[tuple[list[T], Future[list[R]] | None]] = deque()
     try:
         while True:
             while len(pending) < window and (batch := list(islice(iterator, batch_size))):
@@ -51,23 +52,55 @@ def ordered_map(
                 return
             batch, future = pending.popleft()
             try:
+                if future is None:  # the pool had already broken when this batch was sent
+                    raise BrokenProcessPool("worker process died")
                 results = future.result()
             except BrokenProcessPool:
-                pool.shutdown(wait=False, cancel_futures=True)
+                # A worker died (a hostile file, the OOM killer, a kill from outside):
+                # every batch in flight is redone one item at a time on a new pool.
                 retry = [batch] + [queued for queued, _ in pending]
                 pending.clear()
-                pool = _pool(workers)
+                pool.renew()
                 for item in (item for retry_batch in retry for item in retry_batch):
-                    try:
-                        yield pool.submit(function, item).result()
-                    except BrokenProcessPool:
-                        pool.shutdown(wait=False, cancel_futures=True)
-                        pool = _pool(workers)
-                        yield on_crash(item, "worker process died while processing this item")
+                    yield pool.run_alone(function, item, on_crash)
                 continue
             yield from results
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
+
+
+class _Pool:
+    """A process pool that can be replaced when one of its workers dies."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor = _pool(workers)
+
+    def submit(self, function, *args) -> Future | None:
+        """The future of a call, or None when the pool broke before it could be sent."""
+        try:
+            return self.executor.submit(function, *args)
+        except BrokenProcessPool:
+            return None
+
+    def renew(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = _pool(self.workers)
+
+    def run_alone(self, function: Callable[[T], R], item: T, on_crash: Callable[[T, str], R]) -> R:
+        """One item on its own; it is blamed only if it kills a fresh worker twice."""
+        for _attempt in range(2):
+            future = self.submit(function, item)
+            try:
+                if future is None:
+                    raise BrokenProcessPool("worker process died")
+                return future.result()
+            except BrokenProcessPool:
+                self.renew()
+        return on_crash(item, "worker process died while processing this item")
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

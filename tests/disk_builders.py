@@ -34,6 +34,8 @@ PACKAGES = {
     "fls": "sleuthkit",
     "icat": "sleuthkit",
     "ewfacquire": "ewf-tools",
+    "mkfs.ext4": "e2fsprogs",
+    "debugfs": "e2fsprogs",
 }
 
 

@@ -21,6 +21,8 @@ from conftest import import_list, init_store, jsonl, require_shared, run_cli
 
 SYNTHETIC = ("forensic-images", "synthetic")
 
+pytestmark = pytest.mark.slow  # many real commands, each a new process
+
 
 @pytest.fixture
 def case(tmp_path, monkeypatch):

@@ -81,6 +81,7 @@ def test_ambiguous_64_hex_needs_signal(db, tmp_path):
     assert done.returncode == 2 and "--signal" in done.stderr
 
 
+@pytest.mark.slow
 def test_match_reports_exact_and_pdq_hits(db, tmp_path, photo, corpus):
     record = jsonl(run_cli("hash", str(photo)).stdout)[0]
     (tmp_path / "md5.txt").write_text(record["md5"] + "\n")

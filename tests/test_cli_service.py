@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from conftest import init_store, jsonl, run_cli
 
 
@@ -36,6 +38,7 @@ def test_keys_are_printed_once_and_stored_only_as_salted_hashes(tmp_path):
     assert refused.returncode == 2
 
 
+@pytest.mark.slow
 def test_webhooks_and_list_policies_from_the_command_line(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     secret = run_cli("webhooks", "add", "https://receiver.example/hook", "--db", db).stdout

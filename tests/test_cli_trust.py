@@ -19,6 +19,8 @@ from safeguard import __version__
 
 from conftest import REPO, free_port, import_list, init_store, jsonl, run_cli
 
+pytestmark = pytest.mark.slow  # many real commands, each a new process
+
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch, photo):

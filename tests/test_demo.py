@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 
+import pytest
+
 from safeguard.demo.fat12 import DiskFile, build_image
 from safeguard.sources.base import Allocation
 from safeguard.sources.disk import DiskImageSource
@@ -14,6 +16,7 @@ from safeguard.sources.disk import DiskImageSource
 from conftest import file_counts, run_cli
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
     run_cli("demo", "--out", str(out), "--workers", "2")

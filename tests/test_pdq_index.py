@@ -55,6 +55,7 @@ def code_sets(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(code_sets())
+@pytest.mark.slow
 def test_index_equals_brute_force(case):
     codes, queries, radius, widths = case
     ids = np.arange(len(codes), dtype=np.int64) * 7 + 3

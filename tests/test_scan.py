@@ -75,6 +75,7 @@ def _photos(corpus: Path, count: int) -> list[Path]:
     return sorted((corpus / "bsds500" / "test").glob("*.jpg"))[:count]
 
 
+@pytest.mark.slow
 def test_folder_exhibit_with_archives_copies_and_lists(db, tmp_path, corpus):
     photos = _photos(corpus, 8)
     exhibit = tmp_path / "exhibit"

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ
 from safeguard.signals.extract import FileHashes
+from safeguard.sources.files import readable_name
 
 RECORD_FIELDS = (
     "path",
@@ -32,7 +33,7 @@ DIHEDRAL_FIELD = "pdq_dihedral"
 
 def to_record(hashes: FileHashes, *, dihedral: bool = False) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "path": hashes.path,
+        "path": readable_name(hashes.path),
         "size": hashes.size,
         "type": hashes.media_type.mime if hashes.media_type else None,
     }

@@ -21,7 +21,7 @@ from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
 from safeguard.media.thumbnails import review_thumbnail
 from safeguard.media.types import JPEG, MEDIA_EXTENSIONS, SNIFF_BYTES, MediaKind, MediaType, sniff
 from safeguard.signals import CRYPTOGRAPHIC, PDQ, PerceptualHash
-from safeguard.sources.files import open_evidence
+from safeguard.sources.files import change_while_read, open_evidence
 
 CHUNK_BYTES = 1 << 20
 
@@ -46,6 +46,7 @@ class FileHashes:
     height: int | None = None
     error: str | None = None
     thumbnail: bytes | None = None  # only when asked for: see media.thumbnails
+    changed: str | None = None  # the file changed while it was read (a live system)
 
 
 Opener = Callable[[], BinaryIO]
@@ -76,6 +77,8 @@ def hash_content(name: str, opener: Opener, options: HashOptions) -> FileHashes:
         result.error = str(error)
     except Exception as error:  # a fault barrier: one bad item must not end a long run
         result.error = f"internal error ({type(error).__name__}: {error}); please report it"
+    if result.changed:
+        result.error = "; ".join(filter(None, (result.error, result.changed)))
     return result
 
 
@@ -101,6 +104,7 @@ def _read_and_digest(opener: Opener, result: FileHashes, keep_max: int) -> bytes
             raise SourceError(
                 f"read error after {size:,} bytes: {error.strerror or error}"
             ) from error
+        result.changed = change_while_read(stream)
     result.size = size
     result.digests = {
         signal.name: hasher.digest() for signal, hasher in zip(CRYPTOGRAPHIC, hashers, strict=True)

@@ -27,6 +27,7 @@ import io
 import lzma
 import posixpath
 import tarfile
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -50,8 +51,10 @@ from safeguard.media.types import (
     looks_like_tar,
 )
 from safeguard.sources.base import Item, UniqueNames
+from safeguard.sources.files import readable_name
 
 _CHUNK = 1 << 20
+SEVEN_ZIP_IN_MEMORY = 64 << 20  # a 7z expanding to more spills its members to temporary files
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,19 @@ class ArchiveLimits:
     max_total_bytes: int = 8 << 30
     max_ratio: float = 200.0  # uncompressed / compressed, per archive
     max_members: int = 200_000
+    # Across every archive of one exhibit, nested ones included: a small zip of zips of
+    # zips (100 members, 4 levels) would otherwise expand to a hundred million items.
+    max_exhibit_members: int = 1_000_000
+    max_exhibit_bytes: int = 64 << 30
+
+
+@dataclass(slots=True)
+class ExhibitSpend:
+    """What the archives of one exhibit have expanded to so far."""
+
+    members: int = 0
+    bytes: int = 0
+    spent: str | None = None  # why no further archive is opened, once a budget is spent
 
 
 class ArchiveLimitError(Exception):
@@ -71,7 +87,9 @@ def is_archive(kind: MediaType) -> bool:
     return kind in _READERS or kind is RAR
 
 
-def archive_members(item: Item, kind: MediaType, limits: ArchiveLimits) -> Iterator[Item]:
+def archive_members(
+    item: Item, kind: MediaType, limits: ArchiveLimits, spend: ExhibitSpend | None = None
+) -> Iterator[Item]:
     """The members of an archive item, one level down; what goes wrong is recorded on it.
 
     Members come out with names unique within the archive; their own contents
@@ -84,7 +102,11 @@ def archive_members(item: Item, kind: MediaType, limits: ArchiveLimits) -> Itera
     if item.locator.archive_depth >= limits.max_depth:
         item.errors.append(f"archive nested deeper than {limits.max_depth} levels: not opened")
         return
-    budget = _Budget(limits, item.size)
+    spend = spend if spend is not None else ExhibitSpend()
+    if spend.spent:
+        item.errors.append(f"archive not opened: {spend.spent}")
+        return
+    budget = _Budget(limits, item.size, spend)
     names = UniqueNames()
     try:
         for number, member in enumerate(_READERS[kind](item, limits, budget), 1):
@@ -112,15 +134,29 @@ def archive_members(item: Item, kind: MediaType, limits: ArchiveLimits) -> Itera
 class _Budget:
     """Counts members and expanded bytes of one archive against the caps."""
 
-    def __init__(self, limits: ArchiveLimits, archive_size: int | None) -> None:
+    def __init__(self, limits: ArchiveLimits, archive_size: int | None, spend: ExhibitSpend):
         self.limits = limits
+        self.spend = spend
         self.members = 0
         self.total = 0
         ratio_cap = limits.max_ratio * max(archive_size or 0, 1 << 20)
         self.total_cap = min(limits.max_total_bytes, ratio_cap)
 
+    def _exhibit_spent(self) -> None:
+        if (
+            self.spend.members > self.limits.max_exhibit_members
+            or self.spend.bytes > self.limits.max_exhibit_bytes
+        ):
+            self.spend.spent = (
+                f"the exhibit's archives expanded past {self.limits.max_exhibit_members:,} "
+                f"members or {self.limits.max_exhibit_bytes:,} bytes: no further member is read"
+            )
+            raise ArchiveLimitError(self.spend.spent)
+
     def admit(self, declared: int | None) -> None:
         self.members += 1
+        self.spend.members += 1
+        self._exhibit_spent()
         if self.members > self.limits.max_members:
             raise ArchiveLimitError(f"more than {self.limits.max_members:,} members: stopped")
         if declared is not None and self.total + declared > self.total_cap:
@@ -131,6 +167,8 @@ class _Budget:
     def charge(self, produced: int, name: str, member_size: int) -> None:
         """Count bytes a member produced; stop the moment a cap is passed."""
         self.total += produced
+        self.spend.bytes += produced
+        self._exhibit_spent()
         if member_size > self.limits.max_member_bytes:
             raise ArchiveLimitError(
                 f"member {name!r} expands past {self.limits.max_member_bytes:,} bytes: stopped"
@@ -159,6 +197,7 @@ def _member(
     errors: list[str] | None = None,
 ) -> Item:
     problems = list(errors or [])
+    name = readable_name(name)
     normalised = posixpath.normpath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or normalised == ".." or normalised.startswith("../"):
         problems.append(f"member name climbs out of the archive (path traversal): {name!r}")
@@ -185,8 +224,8 @@ def _open(item: Item) -> BinaryIO:
 def _zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
     with _open(parent) as stream, zipfile.ZipFile(stream) as archive:
         for info in archive.infolist():
-            if info.is_dir():
-                continue
+            if info.is_dir() and info.file_size == 0:
+                continue  # a folder entry; one named like a folder but holding data is read
             stamp = _zip_time(info.date_time)
             if info.flag_bits & 0x1:
                 yield _member(
@@ -204,6 +243,8 @@ def _zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Member
                 with archive.open(info) as member:
                     data = budget.read(member, info.filename)
             except ArchiveLimitError as error:
+                if budget.spend.spent:
+                    raise  # the whole exhibit's budget: this archive stops here
                 yield _member(parent, "zip", info.filename, None, stamp, [str(error)])
                 continue
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
@@ -225,17 +266,38 @@ def _tar_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Member
     # Stream mode: members are read in order without seeking, compressed or not.
     with _open(parent) as stream, tarfile.open(fileobj=stream, mode="r|*") as archive:
         for info in archive:
-            if not info.isfile():
+            if info.isdir():
                 continue
-            stamp = datetime.fromtimestamp(info.mtime, UTC) if info.mtime else None
+            stamp = _tar_time(info.mtime)
+            if not info.isfile():  # listed, so nothing a tar holds goes unseen
+                yield _member(parent, "tar", info.name, None, stamp, [_not_a_file(info)])
+                continue
             try:
                 budget.admit(info.size)
                 member = archive.extractfile(info)
                 data = budget.read(member, info.name) if member is not None else b""
             except ArchiveLimitError as error:
+                if budget.spend.spent:
+                    raise  # the whole exhibit's budget: this archive stops here
                 yield _member(parent, "tar", info.name, None, stamp, [str(error)])
                 continue
             yield _member(parent, "tar", info.name, data, stamp)
+
+
+def _tar_time(seconds: float) -> datetime | None:
+    """A member's time; an absurd one (10**12 s) is no time, never the end of the walk."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC) if seconds else None
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _not_a_file(info: tarfile.TarInfo) -> str:
+    if info.islnk():
+        return f"hard link to {info.linkname!r}: its content is that member's"
+    if info.issym():
+        return f"symbolic link to {info.linkname!r}: not followed"
+    return "not a regular file (a device or a pipe): nothing to read"
 
 
 def _single_stream(kind: str, decompress: Callable[[BinaryIO], BinaryIO]) -> Reader:
@@ -267,31 +329,37 @@ def _seven_zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> 
             return
         for info in infos:
             budget.admit(info.uncompressed)
-        # Solid 7z blocks decompress in one pass, so members land in capped memory buffers.
-        factory = _CappedFactory(budget)
+        # Solid 7z blocks decompress in one pass, so every member is written out before
+        # the first can be handed on: to memory when the archive is small, else to an
+        # unnamed temporary file (gone when closed), each charged to the budget.
+        spill = sum(info.uncompressed or 0 for info in infos) > SEVEN_ZIP_IN_MEMORY
+        factory = _CappedFactory(budget, spill)
         archive.extract(factory=factory)
-    for info in infos:
-        stamp = info.creationtime if isinstance(info.creationtime, datetime) else None
-        data = factory.buffers.get(info.filename)
-        yield _member(
-            parent,
-            "7z",
-            info.filename,
-            data,
-            stamp,
-            [] if data is not None else ["member not produced by the archive"],
-        )
+    try:
+        for info in infos:
+            stamp = info.creationtime if isinstance(info.creationtime, datetime) else None
+            written = factory.files.pop(info.filename, None)
+            data = written.take() if written is not None else None
+            missing = [] if data is not None else ["member not produced by the archive"]
+            yield _member(parent, "7z", info.filename, data, stamp, missing)
+    finally:
+        for written in factory.files.values():
+            written.discard()
 
 
 class _CappedBuffer(Py7zIO):
-    """Where py7zr writes one member: memory, charged to the archive's budget."""
+    """Where py7zr writes one member, charged to the archive's budget."""
 
-    def __init__(self, name: str, budget: _Budget) -> None:
-        self.name, self.budget, self.buffer = name, budget, io.BytesIO()
+    def __init__(self, name: str, budget: _Budget, spill: bool) -> None:
+        self.name, self.budget = name, budget
+        # Lives until take() or close(): py7zr writes to it across many calls.
+        self.buffer = tempfile.TemporaryFile() if spill else io.BytesIO()  # noqa: SIM115
+        self.written = 0
 
     def write(self, data) -> int:
         written = self.buffer.write(data)
-        self.budget.charge(len(data), self.name, self.buffer.tell())
+        self.written += written
+        self.budget.charge(len(data), self.name, self.written)
         return written
 
     def read(self, size=None) -> bytes:
@@ -304,21 +372,31 @@ class _CappedBuffer(Py7zIO):
         pass
 
     def size(self) -> int:
-        return self.buffer.getbuffer().nbytes
+        return self.written
+
+    def close(self) -> None:
+        pass  # py7zr closes each member when written: it must stay readable until taken
+
+    def take(self) -> bytes:
+        """The member's bytes, once; the buffer is released."""
+        self.buffer.seek(0)
+        data = self.buffer.read()
+        self.discard()
+        return data
+
+    def discard(self) -> None:
+        self.buffer.close()
 
 
 class _CappedFactory(WriterFactory):
-    def __init__(self, budget: _Budget) -> None:
+    def __init__(self, budget: _Budget, spill: bool) -> None:
         self.budget = budget
+        self.spill = spill
         self.files: dict[str, _CappedBuffer] = {}
 
     def create(self, filename: str) -> _CappedBuffer:
-        self.files[filename] = _CappedBuffer(filename, self.budget)
+        self.files[filename] = _CappedBuffer(filename, self.budget, self.spill)
         return self.files[filename]
-
-    @property
-    def buffers(self) -> dict[str, bytes]:
-        return {name: written.buffer.getvalue() for name, written in self.files.items()}
 
 
 _READERS: dict[MediaType, Reader] = {

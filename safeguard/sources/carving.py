@@ -15,6 +15,7 @@ already carved (a camera JPEG's EXIF thumbnail) is not reported again.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,7 +38,13 @@ class Carved:
 
 
 def carve(read: Reader, regions: list[tuple[int, int]]) -> Iterator[Carved]:
-    """Pictures starting inside ``regions`` ((start, end) byte ranges, e.g. unallocated space)."""
+    """Pictures starting inside ``regions`` ((start, end) byte ranges, e.g. unallocated space).
+
+    Each signature is first followed inside the window already read: a false start
+    (``FF D8 FF`` followed by junk, over and over) breaks within a few bytes, so the
+    time is linear in the bytes searched. Only a structure that runs past the window
+    is read again, in growing steps, from where it starts.
+    """
     for start, end in regions:
         position = start
         while position < end:
@@ -45,47 +52,54 @@ def carve(read: Reader, regions: list[tuple[int, int]]) -> Iterator[Carved]:
             if not window:
                 break
             hits = sorted(
-                offset
-                for signature in (JPEG_START, PNG_START)
-                for offset in _find_all(window, signature)
+                match.start()
+                for match in _SIGNATURES.finditer(window)
                 # The window overlaps the next by a signature's length, so a signature
                 # across the boundary is seen once, by the window it starts in.
-                if offset < _WINDOW and position + offset < end
+                if match.start() < _WINDOW and position + match.start() < end
             )
             carved_until = position
             for offset in hits:
                 absolute = position + offset
                 if absolute < carved_until:
                     continue  # inside a picture already carved (an embedded thumbnail)
-                found = _carve_at(read, absolute)
+                found = _carve_at(read, absolute, window, offset)
                 if found is not None:
                     yield found
                     carved_until = absolute + found.length
             position = max(position + _WINDOW, carved_until)
 
 
-def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
-    index = data.find(needle)
-    while index != -1:
-        yield index
-        index = data.find(needle, index + 1)
+def picture_end(data: bytes, kind: str) -> int | None:
+    """Where a whole JPEG or PNG at the start of ``data`` ends, or None if it is not whole."""
+    length, complete, _ = _EXTENTS[kind](data, 0)
+    return length if complete else None
 
 
-def _carve_at(read: Reader, offset: int) -> Carved | None:
-    wanted = 1 << 20
-    while True:  # read more only while the structure runs on past what was read
-        data = read(offset, wanted)
-        kind = "png" if data.startswith(PNG_START) else "jpeg"
-        length, complete, problem = (_png_extent if kind == "png" else _jpeg_extent)(data)
-        ran_out = not complete and length >= len(data) - 16 and len(data) == wanted
-        if not ran_out or wanted >= MAX_PICTURE_BYTES:
-            break
+def _carve_at(read: Reader, offset: int, window: bytes, at: int) -> Carved | None:
+    kind = "png" if window.startswith(PNG_START, at) else "jpeg"
+    length, complete, problem = _EXTENTS[kind](window, at)
+    wanted = 4 * (len(window) - at)
+    # Read more only while the structure runs on past what is already in hand.
+    while not complete and at + length >= len(window) - 16 and wanted <= MAX_PICTURE_BYTES:
+        window, at = read(offset, wanted), 0
+        length, complete, problem = _EXTENTS[kind](window, 0)
+        if len(window) < wanted:
+            break  # the end of the volume: it stays a fragment
         wanted *= 4
     if length <= len(JPEG_START) + 1:
         return None  # a stray signature, not a picture
     return Carved(offset, length, kind, complete, problem)
 
 
+# A JPEG's SOI is followed by a marker a file can open with: checked by the regular
+# expression engine, so runs of FF D8 FF and junk cost no Python per hit.
+_SIGNATURES = re.compile(
+    re.escape(PNG_START)
+    + b"|"
+    + re.escape(JPEG_START)
+    + rb"(?=[\xc0-\xcf\xda\xdb\xdd\xe0-\xef\xfe\xff])"
+)
 _STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}  # TEM, SOI, RST0-7
 # Markers a real file can hold before its first scan (frame, tables, APPn, COM)...
 _HEADER_MARKERS = {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE}
@@ -93,41 +107,40 @@ _HEADER_MARKERS = {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xF
 _AFTER_SCAN_MARKERS = {0xC4, 0xCC, 0xD9, 0xDA, 0xDB, 0xDD, 0xFE}
 
 
-def _jpeg_extent(data: bytes) -> tuple[int, bool, str | None]:
-    position = 2  # after SOI
+def _jpeg_extent(data: bytes, start: int) -> tuple[int, bool, str | None]:
+    """(length, whole, why not) of the JPEG that starts at ``data[start]``."""
+    position = start + 2  # after SOI
     size = len(data)
     allowed = _HEADER_MARKERS
     while position + 2 <= size:  # an end-of-image marker can be the last two bytes
         if data[position] != 0xFF:
-            return position, False, f"no marker at +{position}: overwritten or fragmented"
+            at = position - start
+            return at, False, f"no marker at +{at}: overwritten or fragmented"
         marker = data[position + 1]
         if marker == 0xFF:  # fill byte
             position += 1
             continue
         if marker == 0xD9 and allowed is _AFTER_SCAN_MARKERS:
-            return position + 2, True, None
+            return position + 2 - start, True, None
         if marker in _STANDALONE:
             position += 2
             continue
         if marker not in allowed:
             # Random bytes after an overwrite rarely form a marker that fits here.
-            return (
-                position,
-                False,
-                f"marker FF{marker:02X} at +{position} does not fit: overwritten",
-            )
+            at = position - start
+            return at, False, f"marker FF{marker:02X} at +{at} does not fit: overwritten"
         if position + 4 > size:
             break
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         if length < 2:
-            return position, False, f"bad segment length at +{position}"
+            return position - start, False, f"bad segment length at +{position - start}"
         position += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
             position = _end_of_scan(data, position)
             allowed = _AFTER_SCAN_MARKERS
             if position < 0:
-                return size, False, "image data runs past the end of the scanned space"
-    return min(position, size), False, "ends before its end-of-image marker"
+                return size - start, False, "image data runs past the end of the scanned space"
+    return min(position, size) - start, False, "ends before its end-of-image marker"
 
 
 def _end_of_scan(data: bytes, position: int) -> int:
@@ -142,18 +155,23 @@ def _end_of_scan(data: bytes, position: int) -> int:
         return position
 
 
-def _png_extent(data: bytes) -> tuple[int, bool, str | None]:
-    position = len(PNG_START)
+def _png_extent(data: bytes, start: int) -> tuple[int, bool, str | None]:
+    """(length, whole, why not) of the PNG that starts at ``data[start]``."""
+    position = start + len(PNG_START)
     while position + 12 <= len(data):
         length = int.from_bytes(data[position : position + 4], "big")
         kind = data[position + 4 : position + 8]
         end = position + 12 + length
+        at = position - start
         if length > MAX_PICTURE_BYTES or end > len(data):
-            return position, False, f"chunk at +{position} runs past the data"
+            return at, False, f"chunk at +{at} runs past the data"
         crc = int.from_bytes(data[end - 4 : end], "big")
         if zlib.crc32(data[position + 4 : end - 4]) != crc:
-            return position, False, f"{kind!r} chunk at +{position} fails its CRC: overwritten"
+            return at, False, f"{kind!r} chunk at +{at} fails its CRC: overwritten"
         position = end
         if kind == b"IEND":
-            return position, True, None
-    return position, False, "ends before its IEND chunk"
+            return position - start, True, None
+    return position - start, False, "ends before its IEND chunk"
+
+
+_EXTENTS = {"jpeg": _jpeg_extent, "png": _png_extent}

@@ -11,8 +11,10 @@ through the decompressor, in place.
 from __future__ import annotations
 
 import bz2
+import glob
 import gzip
 import lzma
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -58,6 +60,8 @@ def open_exhibit(path: Path, name: str, *, carve: bool = True) -> Exhibit:
         found = disk.volumes()
         if found.recognised or signature:
             exhibit = Exhibit(disk.items(), disk.problems)
+            if gap := missing_segments(path):
+                exhibit.problems.append(Problem(Level.ERROR, gap))
             if not found.file_systems and not any(p.level is Level.ERROR for p in found.problems):
                 what = signature or "disk image"
                 exhibit.problems.append(
@@ -117,3 +121,23 @@ def _verify_ewf(path: Path, problems: list[Problem]) -> dict | None:
             )
         )
     return result
+
+
+_SEGMENT = re.compile(r"^(?P<stem>.+)\.(?P<number>\d{3})$")
+
+
+def missing_segments(path: Path) -> str | None:
+    """For a split raw image (``disk.001``, ``disk.002``...), the segments missing in the run."""
+    match = _SEGMENT.match(path.name)
+    if match is None:
+        return None
+    stem = match["stem"]
+    present = sorted(
+        int(sibling.name[len(stem) + 1 :])
+        for sibling in path.parent.glob(f"{glob.escape(stem)}.[0-9][0-9][0-9]")
+    )
+    missing = sorted(set(range(present[0], present[-1] + 1)) - set(present)) if present else []
+    if not missing:
+        return None
+    names = ", ".join(f"{stem}.{number:03d}" for number in missing)
+    return f"split image: segment(s) {names} missing; the segments after the gap are not read"

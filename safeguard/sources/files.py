@@ -9,6 +9,7 @@ or read an unbounded stream.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,20 @@ _BASE_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
+def readable_name(name: str) -> str:
+    """A name as it can be written anywhere: bytes that are not UTF-8 as ``\\xNN``.
+
+    Names come from evidence: a file system or tar holds whatever bytes it was given,
+    and Python hands undecodable ones over as surrogates, which no database or UTF-8
+    stream accepts. The escape keeps every byte visible and the record intact.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
+
+
 def open_evidence(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a regular file for reading only, without touching its access time."""
     try:
@@ -31,10 +46,39 @@ def open_evidence(path: str | os.PathLike[str]) -> BinaryIO:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise SourceError(f"not a regular file ({describe_mode(mode)})")
-        return os.fdopen(fd, "rb", buffering=0)  # type: ignore[return-value]
+        return EvidenceFile(fd)
     except BaseException:
         os.close(fd)
         raise
+
+
+class EvidenceFile(io.FileIO):
+    """A file opened read-only that can tell whether it changed while it was read."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd, "rb", closefd=True)
+        opened = os.fstat(fd)
+        self._opened = (opened.st_size, opened.st_mtime_ns)
+
+    def change(self) -> str | None:
+        """Why what was read may be no version of the file that ever existed, or None."""
+        now = os.fstat(self.fileno())
+        if (now.st_size, now.st_mtime_ns) == self._opened:
+            return None
+        size = (
+            f"size {self._opened[0]:,} -> {now.st_size:,}, "
+            if now.st_size != self._opened[0]
+            else ""
+        )
+        return (
+            f"changed while being read ({size}modified again): "
+            "its hashes may match no version of it"
+        )
+
+
+def change_while_read(stream) -> str | None:
+    """For a stream from :func:`open_evidence`, whether the file changed under it."""
+    return stream.change() if isinstance(stream, EvidenceFile) else None
 
 
 def _open_readonly(path: str) -> int:

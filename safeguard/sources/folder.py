@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from safeguard.sources.base import Item, Locator
-from safeguard.sources.files import describe_mode, expand_paths, open_evidence
+from safeguard.sources.files import describe_mode, expand_paths, open_evidence, readable_name
 
 
 def _stamp(seconds: float) -> datetime:
@@ -26,7 +26,7 @@ class FolderSource:
 
     def items(self) -> Iterator[Item]:
         for found in expand_paths([str(self.root)], recursive=True, confine_to_tree=True):
-            relative = Path(found.path).relative_to(self.root).as_posix()
+            relative = readable_name(Path(found.path).relative_to(self.root).as_posix())
             locator = self.origin.child("file", relative)
             if found.error is not None:
                 yield Item(locator, None, errors=[str(found.error)])

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from safeguard import __version__
+from safeguard.formats.spreadsheets import spreadsheet_safe
 from safeguard.store.cases import Exhibit
 from safeguard.store.categories import SEVERITY, Scheme
 from safeguard.store.items import ItemRecord, MatchRecord
@@ -37,22 +38,24 @@ def write_schedule(report: Report, out: TextIO) -> int:
     for summary in report.document["exhibits"]:
         state = {
             "exhibit_status": summary["status"],
-            "exhibit_warnings": "; ".join(
-                f"{w['level']}: {w['message']}" for w in summary["warnings"]
+            "exhibit_warnings": _cell(
+                "; ".join(f"{w['level']}: {w['message']}" for w in summary["warnings"])
             ),
         }
         for row in summary["schedule"]:
             writer.writerow({**{key: _cell(value) for key, value in row.items()}, **state})
         rows += len(summary["schedule"])
         if not summary["schedule"] and summary["status"] != "complete":
-            writer.writerow({"exhibit": summary["exhibit"], **state})
+            writer.writerow({"exhibit": _cell(summary["exhibit"]), **state})
     return rows
 
 
 def _cell(value) -> str | int:
     if value is None:
         return ""
-    return str(value).lower() if isinstance(value, bool) else value
+    if isinstance(value, bool):
+        return str(value).lower()
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def write_vics_case(

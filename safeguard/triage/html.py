@@ -171,7 +171,7 @@ def _exhibit(section: ExhibitSection, number: int, printable: bool) -> str:
             ("Scan finished", summary["finished_at"]),
             ("Last matched", summary["matched_at"]),
             ("Lists", lists_used or "not recorded"),
-            ("Settings", ", ".join(f"{k}: {v}" for k, v in settings.items())),
+            ("Settings", ", ".join(f"{k}: {_setting(v)}" for k, v in settings.items())),
         ]
     )
     return (
@@ -247,6 +247,14 @@ def _families(section: ExhibitSection) -> str:
         f"<h3>Unknown images: {unknown:,} in {len(families):,} families</h3>"
         f"<div class=families>{''.join(cards)}</div>{more}"
     )
+
+
+def _setting(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(f"{key} {inner}" for key, inner in value.items()) or "none"
+    return str(value)
 
 
 def _css_text(text: str) -> str:

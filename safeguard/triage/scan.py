@@ -34,6 +34,7 @@ from safeguard.signals.extract import FileHashes, HashOptions, hash_content
 from safeguard.sources.archives import ArchiveLimits
 from safeguard.sources.base import Item, Level, Locator, Problem, Step, UniqueNames
 from safeguard.sources.exhibit import Exhibit, open_exhibit
+from safeguard.sources.files import change_while_read
 from safeguard.sources.nested import expand_containers
 from safeguard.store.cases import COMPLETE, Cases, list_snapshot
 from safeguard.store.items import ExhibitItems, ItemRecord, MatchRecord
@@ -200,6 +201,8 @@ def _jobs(
         try:
             with item.open() as stream:
                 data = stream.read()
+                if changed := change_while_read(stream):
+                    record.errors.append(changed)
         except Exception as error:  # whatever one item raises is that item's error, no more
             record.errors.append(f"cannot read: {error}")
             yield _Job(record, None)

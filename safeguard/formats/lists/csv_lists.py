@@ -17,6 +17,7 @@ from typing import TextIO
 
 from safeguard.errors import UsageError
 from safeguard.formats.lists.common import ReadOptions, make_entry, parse_bool, parse_timestamp
+from safeguard.formats.spreadsheets import spreadsheet_restored, spreadsheet_safe
 from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import BadRecord, NewEntry, StoredEntry
 
@@ -54,20 +55,28 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
 def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
     reader = csv.reader(handle)
     header = [_column(name) for name in next(reader, [])]
+    rows = _rows(reader)
     hash_columns = [c for c in header if c in SIGNAL_TYPES]
     long_form = "signal" in header and "value" in header
     if not hash_columns and not long_form:
         raise UsageError(
             "CSV header names no hash column (md5, sha1, sha256, pdq, or signal + value)"
         )
-    for row in reader:
-        number = reader.line_num
+    for number, row in rows:
+        if isinstance(row, BadRecord):
+            yield row
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
             yield BadRecord(number, f"{len(row)} cells but the header names {len(header)}")
             continue
-        cells = dict(zip(header, (cell.strip() for cell in row), strict=False))
+        if any("\x00" in cell for cell in row):
+            yield BadRecord(number, "a cell holds a NUL character")
+            continue
+        cells = dict(
+            zip(header, (spreadsheet_restored(cell.strip()) for cell in row), strict=False)
+        )
         try:
             extra = {
                 "series": cells.get("series"),
@@ -89,6 +98,20 @@ def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRe
             yield make_entry(signal, text, number, options, cells.get("category"), **extra)
 
 
+def _rows(reader) -> Iterator[tuple[int, list[str] | BadRecord]]:
+    """(line, cells); a line the CSV parser refuses (a field over its size limit) is a bad
+    record, and reading goes on with the next line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield reader.line_num, BadRecord(reader.line_num, f"unreadable CSV line: {error}")
+            continue
+        yield reader.line_num, row
+
+
 def write(entries: Iterable[StoredEntry], out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -99,10 +122,10 @@ def write(entries: Iterable[StoredEntry], out: TextIO) -> int:
                 entry.signal,
                 SIGNAL_TYPES[entry.signal].to_text(entry.value),
                 entry.category or "",
-                entry.series or "",
+                spreadsheet_safe(entry.series or ""),
                 "" if entry.victim_identified is None else str(entry.victim_identified).lower(),
-                entry.external_id or "",
-                entry.notes or "",
+                spreadsheet_safe(entry.external_id or ""),
+                spreadsheet_safe(entry.notes or ""),
                 "true" if entry.disabled else "false",
                 entry.disabled_until.isoformat() if entry.disabled_until else "",
             ]

@@ -92,6 +92,19 @@ class DiskImageSource:
     def close(self) -> None:
         self.context.Empty()
 
+    def _check_whole(self, fs_spec, locator: Locator, declared: int) -> None:
+        """A file system that claims more bytes than the image holds was cut short."""
+        available = _volume_size(fs_spec.parent, self.context)
+        if available is not None and declared > available:
+            where = self.volumes().where(locator)
+            self.problems.append(
+                Problem(
+                    Level.ERROR,
+                    f"{where}: the file system claims {declared:,} bytes but the image holds "
+                    f"{available:,}: the image is truncated or a segment is missing",
+                )
+            )
+
     def _volume_items(self, volume: Volume) -> Iterator[Item]:
         snapshot = any(step.kind == "snapshot" for step in volume.locator.steps)
         # A snapshot's free space is the live volume's, as it was: carved once, there.
@@ -119,9 +132,17 @@ class DiskImageSource:
         info = file_system.GetFsInfo()
         locator = volume.locator.child("filesystem", FS_NAMES.get(info.info.ftype, "file system"))
         space = Space.of_file_system(info)
+        self._check_whole(fs_spec, locator, space.size)
         yield from TskWalk(info, fs_spec, locator, space).items()
         if carve:
             yield from carved_items(fs_spec.parent, locator, space, self.context)
+
+
+def _volume_size(spec, context) -> int | None:
+    try:
+        return resolver.Resolver.OpenFileObject(spec, resolver_context=context).get_size()
+    except Exception:  # no size to compare with: the walk itself says what it can
+        return None
 
 
 def verify_ewf(image: Path) -> dict[str, str | bool | None]:

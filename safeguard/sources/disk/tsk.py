@@ -30,6 +30,7 @@ from dfvfs.lib import definitions
 from dfvfs.path import factory
 
 from safeguard.sources.base import Allocation, Item, Locator, UniqueNames
+from safeguard.sources.disk.fat_check import unlisted
 
 FS_NAMES = {
     pytsk3.TSK_FS_TYPE_FAT12: "FAT12",
@@ -50,6 +51,7 @@ _FIRST_USER_ADDRESS = {
     pytsk3.TSK_FS_TYPE_HFS: 16,  # catalog node IDs below 16: the volume's own structures
 }
 _EXFAT_STRUCTURES = {"$ALLOC_BITMAP", "$UPCASE_TABLE", "$VOLUME_GUID", "$TEXFAT"}
+_FAT_TYPES = (pytsk3.TSK_FS_TYPE_FAT12, pytsk3.TSK_FS_TYPE_FAT16, pytsk3.TSK_FS_TYPE_FAT32)
 _FAT_VOLUME_LABEL = "(Volume Label Entry)"  # TSK lists a FAT volume label as an empty file
 _ORPHANS = "$OrphanFiles"
 _STREAM_TYPES = (
@@ -83,22 +85,25 @@ class TskWalk:
     def items(self) -> Iterator[Item]:
         root = self.info.info.root_inum
         self.seen_directories.add(root)
-        stack: list[tuple[str, object]] = [("", self.info.open_dir(inode=root))]
+        stack: list[tuple[str, object]] = [("", self.info.open_meta(inode=root))]
         while stack:
-            prefix, directory = stack.pop()
+            prefix, tsk_directory = stack.pop()
             subdirectories = []
-            for entry in _ordered(directory):
+            entries = _ordered(tsk_directory.as_directory())
+            for entry in entries:
                 for found in self._entry(entry, prefix):
                     if isinstance(found, Item):
                         yield found
                     else:
                         subdirectories.append(found)
+            if self.ftype in _FAT_TYPES:
+                yield from self._refused(tsk_directory, entries, prefix)
             stack.extend(reversed(subdirectories))
 
     def _entry(self, entry, prefix: str) -> Iterator[Item | tuple[str, object]]:
         """Items for one directory entry, and the directory to walk if it is one."""
         name_info = entry.info.name
-        name = name_info.name.decode("utf-8", "replace")
+        name = name_info.name.decode("utf-8", "backslashreplace")  # every byte kept visible
         if name in (".", "..") or name.endswith(_FAT_VOLUME_LABEL):
             return
         address = name_info.meta_addr
@@ -132,7 +137,8 @@ class TskWalk:
             self.space.claim(tsk_file, deleted=deleted)
             yield from self._streams(tsk_file, unique, meta, deleted)
             try:
-                yield (f"{unique}/", tsk_file.as_directory())
+                tsk_file.as_directory()  # refuses now, not later, a folder it cannot list
+                yield (f"{unique}/", tsk_file)
             except OSError as error:
                 state = "deleted directory" if deleted else "directory"
                 yield self._lost(f"{unique}/", None, f"{state} cannot be listed: {error}")
@@ -158,6 +164,20 @@ class TskWalk:
             parent=self.fs_spec.parent,
         )
 
+    def _refused(self, tsk_directory, entries, prefix: str) -> Iterator[Item]:
+        """Live FAT entries TSK would not list (an impossible size): items, not silence."""
+        listed = set()
+        for entry in entries:
+            for name in (entry.info.name.name, entry.info.name.shrt_name):
+                if name:
+                    listed.add(name.decode("utf-8", "backslashreplace").upper())
+        try:
+            raw = tsk_directory.read_random(0, tsk_directory.info.meta.size)
+        except OSError:
+            return
+        for name, why in unlisted(raw, listed, self.space.size):
+            yield self._lost(f"{prefix}{name}", None, why, deleted=False)
+
     def _streams(self, tsk_file, path: str, meta, deleted: bool) -> Iterator[Item]:
         try:
             attributes = [
@@ -169,11 +189,19 @@ class TskWalk:
         for kind, number, stream, size in attributes:
             if kind not in _STREAM_TYPES or not stream:
                 continue  # the unnamed $DATA is the file itself
-            name = self.names.claim(f"{path}:{stream.decode('utf-8', 'replace')}")
+            name = self.names.claim(f"{path}:{stream.decode('utf-8', 'backslashreplace')}")
             opener = _opener(self.info, meta.addr, kind, number)
             yield self._item(name, meta, size, deleted, opener)
 
     def _item(self, path: str, meta, size: int, deleted: bool, opener) -> Item:
+        problems = []
+        if size > self.space.size:
+            # A sparse or forged size (2**60 in a 16 MiB volume) would be read for years.
+            problems.append(
+                f"declared size {size:,} is larger than the volume ({self.space.size:,}): "
+                "only that many bytes were read (sparse or damaged)"
+            )
+            size = self.space.size
         return Item(
             self.locator.child("file", path),
             lambda: _TskReader(opener(), size),
@@ -183,12 +211,14 @@ class TskWalk:
             accessed=_stamp(meta.atime),
             changed=_stamp(meta.ctime),
             created=_stamp(getattr(meta, "crtime", 0)),
+            errors=problems,
         )
 
-    def _lost(self, path: str, address: int | None, reason: str) -> Item:
+    def _lost(self, path: str, address: int | None, reason: str, *, deleted=True) -> Item:
         unique = self.names.claim(path, None if address is None else f"inode {address}")
+        allocation = Allocation.DELETED if deleted else Allocation.ALLOCATED
         return Item(
-            self.locator.child("file", unique), None, allocation=Allocation.DELETED, errors=[reason]
+            self.locator.child("file", unique), None, allocation=allocation, errors=[reason]
         )
 
 
