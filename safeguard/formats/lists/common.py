@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,3 +83,17 @@ def parse_timestamp(raw: object) -> datetime | None:
     if raw in (None, ""):
         return None
     return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+
+
+def csv_rows(reader) -> Iterator[tuple[int, list[str] | BadRecord]]:
+    """(line, cells); a line the CSV parser refuses (a field over its size limit) is a bad
+    record, and reading goes on with the next line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield reader.line_num, BadRecord(reader.line_num, f"unreadable CSV line: {error}")
+            continue
+        yield reader.line_num, row

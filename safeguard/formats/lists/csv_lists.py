@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from safeguard.errors import UsageError
-from safeguard.formats.lists.common import ReadOptions, make_entry, parse_bool, parse_timestamp
+from safeguard.formats.lists.common import (
+    ReadOptions,
+    csv_rows,
+    make_entry,
+    parse_bool,
+    parse_timestamp,
+)
 from safeguard.formats.spreadsheets import spreadsheet_restored, spreadsheet_safe
 from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import BadRecord, NewEntry, StoredEntry
@@ -55,7 +61,7 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
 def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
     reader = csv.reader(handle)
     header = [_column(name) for name in next(reader, [])]
-    rows = _rows(reader)
+    rows = csv_rows(reader)
     hash_columns = [c for c in header if c in SIGNAL_TYPES]
     long_form = "signal" in header and "value" in header
     if not hash_columns and not long_form:
@@ -96,20 +102,6 @@ def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRe
             yield BadRecord(number, "no hash in this row")
         for signal, text in pairs:
             yield make_entry(signal, text, number, options, cells.get("category"), **extra)
-
-
-def _rows(reader) -> Iterator[tuple[int, list[str] | BadRecord]]:
-    """(line, cells); a line the CSV parser refuses (a field over its size limit) is a bad
-    record, and reading goes on with the next line."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield reader.line_num, BadRecord(reader.line_num, f"unreadable CSV line: {error}")
-            continue
-        yield reader.line_num, row
 
 
 def write(entries: Iterable[StoredEntry], out: TextIO) -> int:

@@ -33,6 +33,7 @@ import ijson
 
 from safeguard.errors import UsageError
 from safeguard.formats.lists.common import ReadOptions, parse_bool, parse_timestamp
+from safeguard.formats.lists.json_depth import MAX_DEPTH, too_deep
 from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import BadRecord, NewEntry, Scheme, StoredEntry, normalise_category
 
@@ -63,6 +64,15 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
         raise UsageError(f"unknown VICS profile {options.vics_profile!r}: {', '.join(PROFILES)}")
     mapping = PROFILES[options.vics_profile]
     record = 0
+    with path.open("rb") as raw, _as_utf8(raw) as stream:
+        deep = too_deep(stream)
+    if deep is not None:  # a parser would spend gigabytes on the paths of such nesting
+        yield BadRecord(
+            f"record {deep.record}",
+            f"JSON nested {deep.depth} levels deep at byte {deep.offset:,} (VICS needs under "
+            f"{MAX_DEPTH}): the file is refused before parsing",
+        )
+        return
     try:
         with path.open("rb") as raw, _as_utf8(raw) as stream:
             prefix = _media_prefix(stream)
@@ -146,15 +156,21 @@ def _entries_of(
         metadata = _metadata(media.get("MediaMetadata"))
         disabled = bool(parse_bool(metadata.get(_META_DISABLED)))
         disabled_until = parse_timestamp(metadata.get(_META_DISABLED_UNTIL))
-    except ValueError as error:
+        media_id = media.get("MediaID")
+        if _META_EXTERNAL_ID in metadata:  # our own export: the id it had, even none
+            external_id = _text(metadata[_META_EXTERNAL_ID], _META_EXTERNAL_ID)
+        else:
+            external_id = _text(
+                str(int(media_id)) if isinstance(media_id, int | float) else media_id, "MediaID"
+            )
+        series, notes = (
+            _text(media.get("Series"), "Series"),
+            _text(media.get("Comments"), "Comments"),
+        )
+        hashes = _hashes(media)
+    except (ValueError, TypeError, AttributeError) as error:  # a writer's wrong types
         yield BadRecord(_place(media, record), str(error))
         return
-    media_id = media.get("MediaID")
-    if _META_EXTERNAL_ID in metadata:  # our own export: the id it had, even none
-        external_id = metadata[_META_EXTERNAL_ID]
-    else:
-        external_id = str(int(media_id)) if isinstance(media_id, int | float) else media_id
-    hashes = _hashes(media)
     if not hashes:
         yield BadRecord(_place(media, record), "no MD5, SHA1 or alternative hash")
         return
@@ -168,14 +184,23 @@ def _entries_of(
             signal=signal,
             value=value,
             category=category,
-            series=media.get("Series") or None,
+            series=series,
             victim_identified=victim,
             external_id=external_id,
-            notes=media.get("Comments") or None,
+            notes=notes,
             disabled=disabled,
             disabled_until=disabled_until,
             record=record,
         )
+
+
+def _text(value: object, field: str) -> str | None:
+    """A text field: strings and numbers as text, nothing as None, anything else refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value).replace("\x00", "") or None
+    raise TypeError(f"{field} must be text, not {type(value).__name__}")
 
 
 def _place(media: dict, record: int) -> str:
@@ -215,8 +240,11 @@ def _hashes(media: dict) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
     for key, signal in (("MD5", "md5"), ("SHA1", "sha1")):
         if media.get(key):
-            found[signal] = str(media[key])
-    for item in media.get("AlternativeHashes") or []:
+            found[signal] = _text(media[key], key) or ""
+    alternatives = media.get("AlternativeHashes") or []
+    if not isinstance(alternatives, list):
+        raise TypeError(f"AlternativeHashes must be a list, not {type(alternatives).__name__}")
+    for item in alternatives:
         if not isinstance(item, dict):
             continue
         signal = _ALTERNATIVE_NAMES.get(str(item.get("HashName", "")).strip().lower())
