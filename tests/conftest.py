@@ -231,4 +231,5 @@ def service_settings(store_url: str):
         webhook_retry_base=0.1,
         webhook_retry_max=0.5,
         webhook_timeout=2.0,
+        allow_private_webhooks=True,  # the test receivers listen on loopback
     )

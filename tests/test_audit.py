@@ -135,3 +135,41 @@ def test_cli_changes_are_audited_with_the_user(tmp_path):
     assert all(r["actor"].startswith("cli:") and r["origin"].startswith("cli@") for r in records)
     assert records[1]["detail"]["action"] == "quarantine"
     assert "intact: 5 records" in run_cli("audit", "verify", "--db", db).stdout
+
+
+@pytest.mark.slow
+def test_an_import_killed_at_any_moment_leaves_no_unaudited_list(store_url, tmp_path):
+    """SIGKILL through loading, parsing, writing and committing: a list is there with its
+    audit record, or neither is; the chain verifies either way."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    hashes = tmp_path / "md5.txt"
+    hashes.write_text("".join(os.urandom(16).hex() + "\n" for _ in range(150_000)))
+    run_cli("init", "--db", store_url)
+    for trial, delay in enumerate((0.8, 1.4, 1.9, 2.3, 2.6, 2.9)):
+        command = ["lists", "import", str(hashes), "--list", f"trial{trial}", "--category", "A"]
+        importing = subprocess.Popen(
+            [sys.executable, "-m", "safeguard", *command, "--db", store_url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        importing.send_signal(signal.SIGKILL)
+        importing.wait()
+    store = Store.open(store_url)
+    try:
+        lists = {hash_list.name for hash_list in store.lists()}
+        audited = {
+            record.to_json()["detail"]["list"]
+            for record in AuditLog(store.engine).records()
+            if record.event == "entries.add"
+        }
+        verified = AuditLog(store.engine).verify()
+    finally:
+        store.close()
+    assert lists == audited
+    assert verified.ok

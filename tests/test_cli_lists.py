@@ -132,3 +132,13 @@ def test_match_reports_exact_and_pdq_hits(db, tmp_path, photo, corpus):
     only = jsonl(run_cli("match", str(photo), "--list", "exact", "--db", db).stdout)[0]
     assert [m["list"] for m in only["matches"]] == ["exact"]
     assert run_cli("match", str(photo), "--list", "nope", "--db", db, check=False).returncode == 2
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", " padded", "bell\x07"])
+def test_list_names_that_could_not_be_addressed_are_usage_errors(db, tmp_path, name):
+    path = tmp_path / "list.txt"
+    path.write_text(os.urandom(16).hex() + "\n")
+    args = ["lists", "import", str(path), "--list", name, "--category", "A", "--db", db]
+    done = run_cli(*args, check=False)
+    assert done.returncode == 2 and "name" in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr

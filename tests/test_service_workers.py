@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +12,8 @@ import pytest
 from safeguard.store import Store
 from safeguard.store.keys import KeyStore, Scope
 
-from conftest import free_port, run_cli
+from conftest import run_cli
+from serving import serving
 
 pytestmark = pytest.mark.slow
 FRESH_WITHIN = 1.0
@@ -25,40 +24,9 @@ def server(store_url, tmp_path):
     store = Store.open(store_url)
     _, token = KeyStore(store.engine).create("ops", [Scope.ADMIN])
     store.close()
-    port = free_port()
     env = {**os.environ, "SAFEGUARD_INDEX_DIR": str(tmp_path / "index")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "safeguard",
-            "serve",
-            "--workers",
-            "2",
-            "--port",
-            str(port),
-            "--db",
-            store_url,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/v1/health/ready").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"server did not start: {process.stderr.read().decode()}")
-        time.sleep(0.2)
-    yield base, {"Authorization": f"Bearer {token}"}, store_url, env
-    process.terminate()
-    process.wait(timeout=30)
+    with serving(store_url, workers=2, env=env) as base:
+        yield base, {"Authorization": f"Bearer {token}"}, store_url, env
 
 
 def _ask(base: str, headers: dict, hashes: list[dict]) -> tuple[str, list[str]]:

@@ -9,9 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from safeguard.service.webhooks import SIGNATURE_HEADER, sign, verify_signature
+from safeguard.errors import UsageError
+from safeguard.service.webhooks import SIGNATURE_HEADER, WebhookSender, sign, verify_signature
+from safeguard.store.webhook_targets import check_target
+from safeguard.store.webhooks import WebhookStore
 
-from conftest import free_port
+from conftest import free_port, service_settings
+
+CREDENTIALED = "http://hooks:s3cret@127.0.0.1:9/in"
 
 
 class Receiver:
@@ -120,10 +125,11 @@ def test_failed_deliveries_are_retried_with_every_attempt_recorded(service, list
             "POST", "/v1/webhooks", "admin", json={"url": f"http://127.0.0.1:{receiver.port}/"}
         )
         _hit(service, listed[0])
-        _wait_for(lambda: len(receiver.received) == 1)
         hooks = service.app().state.webhooks
+        # The receiver answers before the sender writes the outcome down: wait for the record.
+        _wait_for(lambda: [d.status for d in hooks.deliveries()] == ["delivered"])
         (delivery,) = hooks.deliveries()
-        assert delivery.status == "delivered" and delivery.attempts == 3
+        assert len(receiver.received) == 1 and delivery.attempts == 3
         assert hooks.attempts(delivery.id) == [(500, "HTTP 500"), (503, "HTTP 503"), (200, None)]
     finally:
         receiver.close()
@@ -141,10 +147,9 @@ def test_a_receiver_that_is_down_loses_nothing(service, listed):
 
     receiver = Receiver(port=port)  # the receiver comes back
     try:
-        _wait_for(lambda: len(receiver.received) == len(listed))
+        _wait_for(lambda: {d.status for d in hooks.deliveries()} == {"delivered"})
         values = sorted(json.loads(body)["hits"][0]["value"] for _, body in receiver.received)
         assert values == sorted(listed)
-        assert {d.status for d in hooks.deliveries()} == {"delivered"}
         assert hooks.pending_count() == 0
     finally:
         receiver.close()
@@ -156,3 +161,79 @@ def test_webhook_management_errors(service):
     made = service.call("POST", "/v1/webhooks", "admin", json={"url": "http://127.0.0.1:9/"})
     assert service.call("DELETE", f"/v1/webhooks/{made.json()['id']}", "admin").status_code == 204
     assert service.call("GET", "/v1/webhooks", "admin").json() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://127.1/hook",  # shorthand a resolver accepts
+        "http://0x7f000001/hook",  # hex
+        "http://2130706433/hook",  # one decimal number
+        "http://017700000001/hook",  # octal
+        "http://localhost:8000/hook",  # a name that resolves to loopback
+        "http://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped IPv6
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://224.0.0.1/hook",
+    ],
+)
+def test_webhooks_into_the_services_own_network_are_refused(url):
+    with pytest.raises(UsageError, match="not a public address"):
+        check_target(url, allow_private=False)
+    check_target(url, allow_private=True)  # a deployment whose receivers live inside
+
+
+def test_public_webhook_targets_pass_and_other_schemes_never_do():
+    check_target("https://93.184.215.14/hook", allow_private=False)
+    for url in ("file:///etc/passwd", "gopher://127.0.0.1/", "http:///nohost"):
+        with pytest.raises(UsageError, match="http"):
+            check_target(url, allow_private=True)
+
+
+def test_the_api_refuses_private_targets_and_never_shows_a_password(service):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from safeguard.service.app import create_app
+
+    strict = replace(service_settings(service.store_url), allow_private_webhooks=False)
+    admin = {"Authorization": f"Bearer {service.tokens['admin']}"}
+    with TestClient(create_app(strict)) as client:
+        refused = client.post("/v1/webhooks", json={"url": "http://0x7f000001/"}, headers=admin)
+        assert refused.status_code == 422 and "not a public address" in refused.json()["detail"]
+        assert client.get("/v1/webhooks", headers=admin).json() == []
+
+    made = service.call("POST", "/v1/webhooks", "admin", json={"url": CREDENTIALED})
+    assert made.status_code == 201 and made.json()["url"] == "http://hooks:***@127.0.0.1:9/in"
+    listed = service.call("GET", "/v1/webhooks", "admin").json()
+    assert [hook["url"] for hook in listed] == ["http://hooks:***@127.0.0.1:9/in"]
+    service.app().state.recorder.flush(close_window=True)
+    records = [r.to_json() for r in service.app().state.recorder.audit.records()]
+    added = [r for r in records if r["event"] == "webhook.add"]
+    assert added and "s3cret" not in json.dumps(records)
+
+
+def test_a_target_is_checked_again_before_each_delivery(store):
+    """Allowed when added, refused when sent: a name re-pointed, or the setting changed."""
+    receiver = Receiver()
+    hooks = WebhookStore(store.engine)
+    try:
+        hooks.add(f"http://127.0.0.1:{receiver.port}/", allow_private=True)
+        with store.engine.begin() as connection:
+            hooks.enqueue_in(connection, "match", [{"event": "match"}])
+        sender = WebhookSender(
+            hooks, poll=0.05, retry_base=60, retry_max=60, expiry=3600, timeout=2
+        )
+        assert sender.send_due() == 1
+        sender.stop()
+        (delivery,) = hooks.deliveries()
+        assert delivery.status == "pending" and "not a public address" in delivery.last_error
+        assert receiver.received == []
+    finally:
+        receiver.close()

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli.common import DB_OPTION, audit_from_cli, open_store
+from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.store.cases import Cases
 
 app = typer.Typer(help="Cases and their exhibits: list, show, describe.", no_args_is_help=True)
@@ -97,9 +97,10 @@ def set_command(
     """Describe a case (created if new): what a report is signed on."""
     store = open_store(db)
     details = {"examiner": examiner, "agency": agency, "reference": reference, "notes": notes}
-    described = Cases(store).describe_case(case, **details)
-    audit_from_cli(store, "case.describe", {"case": case, **{k: v for k, v in details.items()
-                                                               if v is not None}})  # fmt: skip
+    given = {k: v for k, v in details.items() if v is not None}
+    described = Cases(store).describe_case(
+        case, audit=cli_audit("case.describe", {"case": case, **given}), **details
+    )
     typer.echo(json.dumps(described.to_json()))
 
 

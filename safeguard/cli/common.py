@@ -7,6 +7,8 @@ FastAPI, which the commands import where they use them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -57,6 +59,15 @@ def warn_without_alert_lists(store: Store) -> bool:
 
 
 def audit_from_cli(store: Store, event: str, detail: dict) -> None:
-    """Write a change made from the command line to the audit log, as its user."""
+    """Write what the command line did (a scan, a report) to the audit log, as its user."""
+    AuditLog(store.engine).append([cli_event(event, detail)])
+
+
+def cli_event(event: str, detail: dict) -> AuditEvent:
     actor, origin = cli_actor()
-    AuditLog(store.engine).append([AuditEvent(actor, origin, event, detail)])
+    return AuditEvent(actor, origin, event, detail)
+
+
+def cli_audit(event: str, detail: dict | Callable[[Any], dict]):
+    """The ``audit=`` of a store change made from the command line: chained with the change."""
+    return lambda result: cli_event(event, detail(result) if callable(detail) else detail)

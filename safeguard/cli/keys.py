@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli.common import DB_OPTION, audit_from_cli, open_store
+from safeguard.cli.common import DB_OPTION, cli_audit, cli_event, open_store
 from safeguard.store.keys import MATCH_FIELDS, KeyStore, Scope
 
 app = typer.Typer(help="API keys for `safeguard serve`.", no_args_is_help=True)
@@ -31,8 +31,13 @@ def create_command(
     """Create a key and print it once: only a salted hash of it is kept."""
     chosen = [field.strip() for field in fields.split(",") if field.strip()]
     store = open_store(db)
-    key, token = KeyStore(store.engine).create(name, scopes, fields=chosen, rate_limit=rate_limit)
-    audit_from_cli(store, "key.create", key.to_json())
+    key, token = KeyStore(store.engine).create(
+        name,
+        scopes,
+        fields=chosen,
+        rate_limit=rate_limit,
+        audit=cli_audit("key.create", lambda created: created.to_json()),
+    )
     typer.echo(token)
     typer.echo(
         f"safeguard: key {key.key_id} for {name!r} ({' '.join(sorted(key.scopes))}); "
@@ -75,7 +80,11 @@ def revoke_command(
 ) -> None:
     """Revoke a key: refused everywhere within a second."""
     store = open_store(db)
-    revoked = KeyStore(store.engine).revoke(key)
+    revoked = KeyStore(store.engine).revoke(
+        key,
+        audit=lambda keys: [
+            cli_event("key.revoke", {"key_id": gone.key_id, "name": gone.name}) for gone in keys
+        ],
+    )
     for gone in revoked:
-        audit_from_cli(store, "key.revoke", {"key_id": gone.key_id, "name": gone.name})
         typer.echo(f"revoked key {gone.key_id} ({gone.name})")

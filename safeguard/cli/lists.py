@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli.common import DB_OPTION, audit_from_cli, open_store
+from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.errors import UsageError
 from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list
 from safeguard.store import (
@@ -143,23 +143,23 @@ def import_command(
             spec=spec,
             skip_bad=skip_bad,
             collapse_duplicates=is_nsrl,
+            audit=cli_audit(
+                "entries.add",
+                lambda done: {
+                    "list": list_name,
+                    "created": done.created,
+                    "imported": done.imported,
+                    "bad": done.bad_count,
+                    "file": str(file.resolve()),
+                    "sha256": spec.source_sha256,
+                },
+            ),
         )
     except ImportRejected as rejected:
         _print_bad(rejected.report)
         typer.echo(f"safeguard: {rejected}", err=True)
         raise typer.Exit(1) from None
     _print_bad(report)
-    audit_from_cli(
-        store,
-        "entries.add",
-        {
-            "list": list_name,
-            "created": report.created,
-            "imported": report.imported,
-            "bad": report.bad_count,
-            "file": str(file.resolve()),
-        },
-    )
     created = " (new list)" if report.created else ""
     collapsed = (
         f", {report.collapsed_duplicates:,} repeated hashes merged"
@@ -171,6 +171,15 @@ def import_command(
         f"imported {report.imported:,} entries into {list_name!r}{created} from {fmt} file "
         f"{file}{collapsed}{skipped}"
     )
+
+
+def _policy(name: str, changed) -> dict:
+    return {
+        "list": name,
+        "action": changed.effective_action.value if changed.effective_action else None,
+        "pdq_threshold": changed.pdq_threshold,
+        "review_threshold": changed.review_threshold,
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -259,8 +268,7 @@ def export_command(
 def rm_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Delete a list and all its entries."""
     store = open_store(db)
-    store.delete_list(name)
-    audit_from_cli(store, "list.delete", {"list": name})
+    store.delete_list(name, audit=cli_audit("list.delete", {"list": name}))
     typer.echo(f"removed list {name!r}")
 
 
@@ -278,13 +286,13 @@ def disable_command(
     if entry is None:
         if until is not None:
             raise UsageError("--until applies to --entry")
-        store.set_list_enabled(name, False)
-        audit_from_cli(store, "list.change", {"list": name, "enabled": False})
+        store.set_list_enabled(
+            name, False, audit=cli_audit("list.change", {"list": name, "enabled": False})
+        )
         typer.echo(f"disabled list {name!r}")
     else:
-        store.disable_entry(name, entry, until)
         detail = {"list": name, "entry": entry, "until": until.isoformat() if until else None}
-        audit_from_cli(store, "entry.disable", detail)
+        store.disable_entry(name, entry, until, audit=cli_audit("entry.disable", detail))
         typer.echo(f"disabled entry {entry} of {name!r}" + (f" until {until}" if until else ""))
 
 
@@ -292,8 +300,9 @@ def disable_command(
 def enable_command(name: str = typer.Argument(...), db: str = DB_OPTION) -> None:
     """Let a disabled list match again."""
     store = open_store(db)
-    store.set_list_enabled(name, True)
-    audit_from_cli(store, "list.change", {"list": name, "enabled": True})
+    store.set_list_enabled(
+        name, True, audit=cli_audit("list.change", {"list": name, "enabled": True})
+    )
     typer.echo(f"enabled list {name!r}")
 
 
@@ -308,13 +317,11 @@ def policy_command(
     """Set what a list's hits lead to in the match service."""
     store = open_store(db)
     changed = store.set_policy(
-        name, action=action, pdq_threshold=pdq_threshold, review_threshold=review_threshold
+        name,
+        action=action,
+        pdq_threshold=pdq_threshold,
+        review_threshold=review_threshold,
+        audit=cli_audit("list.change", lambda changed: _policy(name, changed)),
     )
-    detail = {
-        "list": name,
-        "action": changed.effective_action.value if changed.effective_action else None,
-        "pdq_threshold": changed.pdq_threshold,
-        "review_threshold": changed.review_threshold,
-    }
-    audit_from_cli(store, "list.change", detail)
+    detail = _policy(name, changed)
     typer.echo(json.dumps(detail))

@@ -14,6 +14,7 @@ from safeguard.cli.common import (
     DB_OPTION,
     WORKERS_OPTION,
     audit_from_cli,
+    cli_audit,
     open_store,
     warn_without_alert_lists,
 )
@@ -58,7 +59,12 @@ def scan_command(
     store = open_store(db)
     warn_without_alert_lists(store)
     cases = Cases(store)
-    cases.describe_case(case, agency=agency, reference=reference, notes=notes, examiner=examiner)
+    given = {"agency": agency, "reference": reference, "notes": notes, "examiner": examiner}
+    changed = {k: v for k, v in given.items() if v is not None}
+    cases.describe_case(
+        case, audit=cli_audit("case.describe", {"case": case, **changed}) if changed else None,
+        **given,
+    )  # fmt: skip
     before = cases.exhibits(case, exhibit)
     options = ScanOptions(pdq_mode=pdq_mode)
     if before and (before[0].options, before[0].source) != (

@@ -21,6 +21,12 @@ def serve_command(
     max_body: int = typer.Option(
         32 << 20, "--max-body", min=1024, help="Largest request body in bytes (else 413)."
     ),
+    max_upload_pixels: int = typer.Option(
+        40_000_000,
+        "--max-upload-pixels",
+        min=262_144,
+        help="Most pixels one upload's decode may allocate (else 413).",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
     db: str = DB_OPTION,
 ) -> None:
@@ -28,6 +34,8 @@ def serve_command(
     import uvicorn
 
     from safeguard.index.pdq import PdqIndex
+    from safeguard.service.http_limits import GuardedHttpToolsProtocol
+    from safeguard.service.settings import ServiceSettings
     from safeguard.store.database import database_url
 
     url = database_url(db)
@@ -43,8 +51,10 @@ def serve_command(
         SAFEGUARD_DB=url,
         SAFEGUARD_SERVICE_WORKERS=str(workers),
         SAFEGUARD_MAX_BODY_BYTES=str(max_body),
+        SAFEGUARD_MAX_UPLOAD_PIXELS=str(max_upload_pixels),
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
+    settings = ServiceSettings()
     # Fewer malloc arenas: the decode threads otherwise each keep their own and
     # a worker's resident memory creeps up under upload load.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
@@ -58,6 +68,8 @@ def serve_command(
             workers=workers,
             log_level=log_level,
             access_log=False,
+            http=GuardedHttpToolsProtocol,  # header size and time limits: see http_limits
+            limit_concurrency=settings.max_connections,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

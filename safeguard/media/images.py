@@ -12,7 +12,11 @@ through ImageMagick into CImg and takes the first three channels:
   by nearest neighbour with source index ``floor(i * size / 512)``.
 
 Decoding is refused before any pixel is allocated when the image is larger than
-``DecodeLimits.max_pixels``: a 50 KB PNG can declare 40,000 x 40,000 pixels.
+``DecodeLimits.max_pixels``: a 50 KB PNG can declare 40,000 x 40,000 pixels. A
+tighter ``max_decoded_pixels`` (the match service's uploads) caps what the decode
+itself would allocate, after a JPEG's reduced decode: only JPEG can be decoded
+smaller than it is stored, so a 5 KB lossless WebP of 11,300 x 11,300 is refused
+while a 108 MP phone JPEG, decoded at 1/8 in fast mode, is not.
 
 A truncated picture (a deleted photo partly overwritten, a carved fragment) is
 decoded again with Pillow's truncated loading, as the reference hasher
@@ -129,10 +133,10 @@ def decode_raster(
 
 def _decode(open_stream, media_type: MediaType, limits: DecodeLimits, mode: PdqMode) -> Raster:
     with open_stream() as stream, open_image(stream, media_type, limits) as image:
-        return pdq_raster(image, mode)
+        return pdq_raster(image, mode, limits.max_decoded_pixels)
 
 
-def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
+def pdq_raster(image: Image.Image, mode: PdqMode, max_decoded: int | None = None) -> Raster:
     """Decode the first frame to the pixels the reference PDQ hasher sees."""
     width, height = image.size
     if mode is PdqMode.FAST and image.format == "JPEG" and _dct_scale(width, height) > 1:
@@ -142,6 +146,12 @@ def pdq_raster(image: Image.Image, mode: PdqMode) -> Raster:
         # so decoding Y alone skips chroma upsampling and colour conversion.
         target_mode = "L" if image.mode in ("RGB", "L") else image.mode
         image.draft(target_mode, (PDQ_SQUASH_SIDE, PDQ_SQUASH_SIDE))
+    decoded = image.size[0] * image.size[1]  # what load() allocates, after any draft
+    if max_decoded is not None and decoded > max_decoded:
+        raise MediaTooLargeError(
+            f"image of {width}x{height} would decode to {decoded:,} pixels, over the "
+            f"{max_decoded:,}-pixel cap for this decode"
+        )
     try:
         image.load()
         pixels = _to_pixels(image)

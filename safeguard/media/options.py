@@ -24,4 +24,8 @@ def _default_max_pixels() -> int:
 class DecodeLimits:
     """Caps applied to every decode. 128 MP covers today's 108 MP phone sensors."""
 
+    # What an image may declare: checked on its header, before any pixel exists.
     max_pixels: int = field(default_factory=_default_max_pixels)
+    # What a decode may allocate, after any reduced decode (a 108 MP JPEG decoded at
+    # 1/8 allocates 1.7 MP): bounds the memory one decode takes. None: ``max_pixels``.
+    max_decoded_pixels: int | None = None

@@ -9,7 +9,6 @@ by the page cache), the key cache, the audit recorder and the webhook sender.
 from __future__ import annotations
 
 import gc
-import os
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -21,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
@@ -28,8 +29,14 @@ from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
 from safeguard.service import metrics
-from safeguard.service.auth import Authenticator, Caller, require
-from safeguard.service.decisions import DecisionDesk, UnhashableUpload, parse_queries
+from safeguard.service.auth import Authenticator, Caller, KeyGate, require
+from safeguard.service.decisions import (
+    DecisionDesk,
+    UnhashableUpload,
+    UploadTooLarge,
+    parse_queries,
+    upload_options,
+)
 from safeguard.service.limits import BodySizeLimit
 from safeguard.service.models import (
     NO_NUL,
@@ -39,11 +46,12 @@ from safeguard.service.models import (
     EntryDisable,
     HashLookup,
     HashLookupResults,
-    Health,
     ListChange,
     ListCreate,
     ListOut,
+    Liveness,
     Problem,
+    Readiness,
     UploadMatch,
     WebhookCreate,
     WebhookCreated,
@@ -63,6 +71,7 @@ from safeguard.store import (
 )
 from safeguard.store.audit import AuditLog
 from safeguard.store.keys import KeyStore, Scope
+from safeguard.store.webhook_targets import redacted
 from safeguard.store.webhooks import WebhookStore
 
 # Ids as wide as their columns, so an absurd id is a 422, not a database error.
@@ -115,14 +124,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         retry_max=settings.webhook_retry_max,
         expiry=settings.webhook_expiry,
         timeout=settings.webhook_timeout,
+        allow_private=settings.allow_private_webhooks,
     )
     recorder = Recorder(
         AuditLog(store.engine),
         webhook_store,
         flush_interval=settings.audit_flush,
+        denial_window=settings.denial_window,
         on_enqueued=sender.wake,
     )
-    desk = DecisionDesk(matcher, recorder)
+    desk = DecisionDesk(matcher, recorder, upload_options(settings.max_upload_pixels))
     # Decodes at once per worker: more only queue for the same cores, and each
     # holds a full-size bitmap (about 18 MB for a 6 MP photo) while it runs.
     decoders = anyio.CapacityLimiter(settings.decoders)
@@ -152,8 +163,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.index = index
     app.state.recorder = recorder
     app.state.webhooks = webhook_store
-    app.state.authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
+    authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
+    app.state.authenticator = authenticator
+    documents = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    public = {"/v1/health", "/v1/health/ready", *filter(None, documents)}
+    # Outermost last: metrics see everything, the gate refuses a keyless request before
+    # the size limit or any parser reads its body.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(KeyGate, authenticator=authenticator, recorder=recorder, public=public)
     app.add_middleware(metrics.RequestMetrics)
 
     @app.exception_handler(UsageError)
@@ -172,7 +189,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     # -- health and metrics --------------------------------------------------
 
-    def health() -> Health:
+    def readiness_state() -> Readiness:
         reason = None
         try:
             index.refresh_if_stale()
@@ -181,26 +198,20 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         age = time.time() - index.refreshed_at
         if reason is None and age > settings.stale_after:
             reason = f"index is {age:.1f} s behind the store"
-        return Health(
-            worker=os.getpid(),
-            alive=True,
-            ready=reason is None,
-            reason=reason,
-            index={"hashes": len(index), "revision": index.watermark, "age_seconds": age},
-        )
+        return Readiness(ready=reason is None, reason=reason)
 
     @app.get("/v1/health", tags=["health"], summary="Liveness (no key needed)")
-    def liveness() -> Health:
-        return health()
+    def liveness() -> Liveness:
+        return Liveness(alive=True)  # nothing more to anyone who asks: details are in /metrics
 
     @app.get(
         "/v1/health/ready",
         tags=["health"],
         summary="Readiness: 503 while the index is not loaded or is stale (no key needed)",
-        responses={503: {"model": Health, "description": "Not ready."}},
+        responses={503: {"model": Readiness, "description": "Not ready."}},
     )
     def readiness() -> JSONResponse:
-        state = health()
+        state = readiness_state()
         return JSONResponse(state.model_dump(), status_code=200 if state.ready else 503)
 
     @app.get(
@@ -232,6 +243,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             answer = await anyio.to_thread.run_sync(
                 desk.match_upload, data, filename, caller, limiter=decoders
             )
+        except UploadTooLarge as error:
+            raise HTTPException(413, f"upload too large to decode: {error}") from None
         except UnhashableUpload as error:
             raise HTTPException(422, f"cannot hash this upload: {error}") from None
         return JSONResponse(answer)
@@ -293,12 +306,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     review_threshold=spec.review_threshold,
                     importer="safeguard serve",
                 ),
+                audit=lambda _: caller.event("list.create", spec.model_dump(mode="json")),
             )
         except ListExists as exists:
             raise HTTPException(409, str(exists)) from None
         except IntegrityError:  # created by a concurrent request since the check
             raise HTTPException(409, f"a list named {spec.name!r} exists") from None
-        recorder.record(caller.event("list.create", spec.model_dump(mode="json")))
         return list_out(created, {})
 
     @app.get(
@@ -316,15 +329,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def change_list(
         name: ListName, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> ListOut:
+        detail = {"list": name, **change.model_dump(mode="json", exclude_none=True)}
         changed = store.set_policy(
             name,
             action=change.action,
             pdq_threshold=change.pdq_threshold,
             review_threshold=change.review_threshold,
             enabled=change.enabled,
+            audit=lambda _: caller.event("list.change", detail),
         )
-        detail = {"list": name, **change.model_dump(mode="json", exclude_none=True)}
-        recorder.record(caller.event("list.change", detail))
         return list_out(changed, store.entry_counts())
 
     @app.delete(
@@ -337,8 +350,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def delete_list(
         name: ListName, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> Response:
-        store.delete_list(name)
-        recorder.record(caller.event("list.delete", {"list": name}))
+        store.delete_list(name, audit=lambda _: caller.event("list.delete", {"list": name}))
         return Response(status_code=204)
 
     @app.post(
@@ -371,17 +383,20 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         ]
         spec = ListSpec(kind=target.kind, scheme=target.scheme)
         try:
-            report = store.import_entries(name, rows, spec=spec, skip_bad=added.skip_bad)
+            report = store.import_entries(
+                name,
+                rows,
+                spec=spec,
+                skip_bad=added.skip_bad,
+                audit=lambda made: caller.event(
+                    "entries.add",
+                    {"list": name, "imported": made.imported, "bad": made.bad_count},
+                ),
+            )
         except ImportRejected as rejected:
             bad = _bad_entries(rejected.report)
             return JSONResponse({"detail": str(rejected), "bad": bad}, status_code=422)
         index.refresh()  # this worker answers with the new entries at once; others within 1 s
-        recorder.record(
-            caller.event(
-                "entries.add",
-                {"list": name, "imported": report.imported, "bad": report.bad_count},
-            )
-        )
         return EntriesAdded(list=name, imported=report.imported, bad=_bad_entries(report))
 
     @app.post(
@@ -398,9 +413,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         caller: Caller = Depends(require(Scope.LISTS_WRITE)),
     ) -> Response:
         until = body.until if body else None
-        store.disable_entry(name, entry_id, until)
         detail = {"list": name, "entry": entry_id, "until": until.isoformat() if until else None}
-        recorder.record(caller.event("entry.disable", detail))
+        store.disable_entry(
+            name, entry_id, until, audit=lambda _: caller.event("entry.disable", detail)
+        )
         return Response(status_code=204)
 
     # -- webhooks ------------------------------------------------------------
@@ -419,8 +435,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def add_webhook(
         body: WebhookCreate, caller: Caller = Depends(require(Scope.ADMIN))
     ) -> WebhookCreated:
-        hook, secret = webhook_store.add(body.url)
-        recorder.record(caller.event("webhook.add", {"id": hook.id, "url": hook.url}))
+        hook, secret = webhook_store.add(
+            body.url,
+            allow_private=settings.allow_private_webhooks,
+            audit=lambda made: caller.event(
+                "webhook.add", {"id": made.id, "url": redacted(made.url)}
+            ),
+        )
         return WebhookCreated(**hook.to_json(), secret=secret)
 
     @app.delete(
@@ -433,8 +454,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def remove_webhook(
         webhook_id: WebhookId, caller: Caller = Depends(require(Scope.ADMIN))
     ) -> Response:
-        webhook_store.remove(webhook_id)
-        recorder.record(caller.event("webhook.remove", {"id": webhook_id}))
+        webhook_store.remove(
+            webhook_id, audit=lambda _: caller.event("webhook.remove", {"id": webhook_id})
+        )
         return Response(status_code=204)
 
     return app
@@ -450,10 +472,12 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None]:
     if content_type.startswith("multipart/form-data"):
         try:
             form = await request.form(max_files=1, max_fields=10)
-        except HTTPException as error:
+        except StarletteHTTPException as error:  # the parser's own refusals, a 400 by default
             if error.status_code == 413:
                 raise
             raise HTTPException(422, f"unreadable multipart body: {error.detail}") from None
+        except MultiPartException as error:  # too many files or fields: a bad upload, 422
+            raise HTTPException(422, f"unreadable multipart body: {error.message}") from None
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(422, "a multipart upload needs its file in the field 'file'")

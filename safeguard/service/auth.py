@@ -2,14 +2,20 @@
 
 Keys are looked up by their public id and cached for a second, so a revoked
 key stops working everywhere within a second without a query per request.
+A key is checked twice: by :class:`KeyGate` before anything of the request's
+body is read (an unknown key costs no parsing), then by the route for its scope
+and rate limit. Refusals are counted for the audit log, never written one by one.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from dataclasses import dataclass
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -18,6 +24,7 @@ from safeguard.store.audit import AuditEvent
 from safeguard.store.keys import ApiKey, KeyStore, Scope, StoredKey, parse_token
 
 _CACHE_SECONDS = 1.0
+_KEY_ID = re.compile(r"[0-9a-f]{12}")  # what KeyStore.create draws
 bearer = HTTPBearer(auto_error=False, description="An API key from `safeguard keys create`.")
 
 
@@ -54,26 +61,42 @@ class Authenticator:
             self._cache[key_id] = (found, now)
         return found
 
-    def check(self, token: str | None, scope: Scope) -> ApiKey:
-        """The key, or an HTTPException: 401 unknown/revoked, 403 scope, 429 rate."""
+    def needs_lookup(self, token: str | None) -> bool:
+        """Whether identifying ``token`` would query the store (else it is answered from memory)."""
+        parsed = parse_token(token) if token else None
+        if parsed is None or not _KEY_ID.fullmatch(parsed[0]):
+            return False
+        with self._lock:
+            cached = self._cache.get(parsed[0])
+        return cached is None or time.monotonic() - cached[1] >= _CACHE_SECONDS
+
+    def identify(self, token: str | None) -> ApiKey:
+        """The live key ``token`` names, or a 401 HTTPException."""
         if not token:
             raise _unauthorised("an API key is required (Authorization: Bearer <key>)")
         parsed = parse_token(token)
-        stored = self._find(parsed[0]) if parsed else None
+        # An id that no key could have is refused without asking the store.
+        known = parsed is not None and _KEY_ID.fullmatch(parsed[0])
+        stored = self._find(parsed[0]) if known else None
         if stored is None or not stored.verifies(parsed[1]):
             raise _unauthorised("unknown API key")
         if stored.key.revoked_at is not None:
             raise _unauthorised("this API key has been revoked")
-        if not stored.key.allows(scope):
+        return stored.key
+
+    def check(self, token: str | None, scope: Scope) -> ApiKey:
+        """The key, or an HTTPException: 401 unknown/revoked, 403 scope, 429 rate."""
+        key = self.identify(token)
+        if not key.allows(scope):
             raise HTTPException(403, f"this API key lacks the {scope.value!r} scope")
-        wait = self.limiter.acquire(stored.key.key_id, stored.key.rate_limit)
+        wait = self.limiter.acquire(key.key_id, key.rate_limit)
         if wait:
             raise HTTPException(
                 429,
                 "rate limit exceeded for this API key",
                 headers={"Retry-After": retry_after_header(wait)},
             )
-        return stored.key
+        return key
 
 
 def _unauthorised(message: str) -> HTTPException:
@@ -82,6 +105,69 @@ def _unauthorised(message: str) -> HTTPException:
 
 def client_origin(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def denied_actor(token: str | None) -> str:
+    """Who a refused request claimed to be: only the public key id, never any secret."""
+    parsed = parse_token(token) if token else None
+    if parsed is not None:
+        return f"key-id:{parsed[0][:32]}"
+    return "malformed-key" if token else "anonymous"
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            return (credentials.strip() or None) if scheme.lower() == "bearer" else None
+    return None
+
+
+class KeyGate:
+    """Pure ASGI: a request to a keyed route without a live key is refused before its body.
+
+    The 401 closes the connection, since the unread body cannot be skipped reliably.
+    """
+
+    def __init__(self, app, authenticator: Authenticator, recorder, public: set[str]) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.recorder = recorder
+        self.public = public
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.public:
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope["headers"])
+        try:
+            if self.authenticator.needs_lookup(token):
+                await anyio.to_thread.run_sync(self.authenticator.identify, token)
+            else:
+                self.authenticator.identify(token)
+        except HTTPException as refused:
+            client = scope.get("client")
+            self.recorder.record_denial(
+                denied_actor(token),
+                client[0] if client else "unknown",
+                scope["path"],
+                refused.detail,
+            )
+            await _refuse(send, refused)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send, refused: HTTPException) -> None:
+    body = json.dumps({"detail": refused.detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b"Bearer"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": refused.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def require(scope: Scope):
@@ -96,17 +182,8 @@ def require(scope: Scope):
             key = authenticator.check(token, scope)
         except HTTPException as refused:
             if refused.status_code in (401, 403):
-                parsed = parse_token(token) if token else None
-                request.app.state.recorder.record_later(
-                    AuditEvent(
-                        # Only the public key id: never any part of a secret.
-                        actor=f"key-id:{parsed[0]}"
-                        if parsed
-                        else ("malformed-key" if token else "anonymous"),
-                        origin=client_origin(request),
-                        event="auth.denied",
-                        detail={"path": request.url.path, "reason": refused.detail},
-                    )
+                request.app.state.recorder.record_denial(
+                    denied_actor(token), client_origin(request), request.url.path, refused.detail
                 )
             raise
         return Caller(key, client_origin(request))

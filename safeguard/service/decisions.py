@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from safeguard.errors import UsageError
 from safeguard.formats.hash_records import to_record
 from safeguard.matching import Match, Matcher, MatchResult
-from safeguard.media.images import PdqMode
+from safeguard.media.options import DecodeLimits, PdqMode
 from safeguard.service import metrics
 from safeguard.service.auth import Caller
 from safeguard.service.recorder import Recorder
@@ -27,11 +27,23 @@ from safeguard.store.audit import AuditEvent
 
 NO_ACTION = "none"
 PendingHit = tuple[AuditEvent, dict]  # an audit event and its webhook payload
-UPLOAD_OPTIONS = HashOptions(pdq_mode=PdqMode.FAST, dihedral=True)
+
+
+def upload_options(max_pixels: int) -> HashOptions:
+    """How uploads are hashed: fast PDQ with its dihedral variants, under a decode cap."""
+    return HashOptions(
+        pdq_mode=PdqMode.FAST,
+        dihedral=True,
+        limits=DecodeLimits(max_decoded_pixels=max_pixels),
+    )
 
 
 class UnhashableUpload(Exception):
-    """The upload could not be read as what it claims to be (corrupt, hostile, too large)."""
+    """The upload could not be read as what it claims to be (corrupt or hostile)."""
+
+
+class UploadTooLarge(UnhashableUpload):
+    """The upload would decode to more pixels than the service allows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +98,15 @@ def keyed_view(full: Sequence[dict], fields: Sequence[str]) -> list[dict] | None
 
 
 class DecisionDesk:
-    def __init__(self, matcher: Matcher, recorder: Recorder) -> None:
+    def __init__(self, matcher: Matcher, recorder: Recorder, upload: HashOptions) -> None:
         self.matcher = matcher
         self.recorder = recorder
+        self.upload = upload
 
     def match_upload(self, data: bytes, filename: str | None, caller: Caller) -> dict:
-        hashes = hash_content(filename or "upload", lambda: io.BytesIO(data), UPLOAD_OPTIONS)
+        hashes = hash_content(filename or "upload", lambda: io.BytesIO(data), self.upload)
         if hashes.error is not None:
-            raise UnhashableUpload(hashes.error)
+            raise (UploadTooLarge if hashes.too_large else UnhashableUpload)(hashes.error)
         result = self.matcher.match_file(hashes, dihedral=True)
         record = to_record(hashes)
         record["path"] = filename

@@ -8,6 +8,7 @@ scrape lands on; a single process (tests, embedded use) uses the default registr
 from __future__ import annotations
 
 import os
+import secrets
 import time
 
 from prometheus_client import (
@@ -65,13 +66,14 @@ def render() -> tuple[bytes, str]:
 class RequestMetrics:
     """Pure ASGI middleware: counts and times every request by its route template.
 
-    It also names the worker process that answered (``X-Safeguard-Worker``), which
-    tells an operator, or a test, which worker's view of the lists a reply shows.
+    It also names the worker that answered (``X-Safeguard-Worker``), which tells an
+    operator, or a test, which worker's view of the lists a reply shows: a random name
+    drawn when the worker starts, never its process id.
     """
 
     def __init__(self, app) -> None:
         self.app = app
-        self.worker_header = (b"x-safeguard-worker", str(os.getpid()).encode())
+        self.worker_header = (b"x-safeguard-worker", secrets.token_hex(4).encode())
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

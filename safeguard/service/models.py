@@ -163,15 +163,12 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="Signs every delivery; shown this once.")
 
 
-class IndexState(BaseModel):
-    hashes: int
-    revision: int
-    age_seconds: float
-
-
-class Health(BaseModel):
-    worker: int = Field(description="Process id of the worker that answered.")
+class Liveness(BaseModel):
     alive: bool
+
+
+class Readiness(BaseModel):
+    """Whether this worker can answer; details (index size, revision) are in /metrics."""
+
     ready: bool
     reason: str | None
-    index: IndexState | None

@@ -21,8 +21,26 @@ class ServiceSettings:
     max_body_bytes: int = field(
         default_factory=lambda: _env_int("SAFEGUARD_MAX_BODY_BYTES", 32 << 20)
     )
+    # Connection limits (see service.http_limits): header bytes (431), seconds to send
+    # the headers (408), seconds a body may stall (408), open connections per worker (503).
+    max_header_bytes: int = field(
+        default_factory=lambda: _env_int("SAFEGUARD_MAX_HEADER_BYTES", 16 << 10)
+    )
+    header_timeout: float = field(
+        default_factory=lambda: _env_float("SAFEGUARD_HEADER_TIMEOUT", 10.0)
+    )
+    body_timeout: float = field(default_factory=lambda: _env_float("SAFEGUARD_BODY_TIMEOUT", 30.0))
+    max_connections: int = field(
+        default_factory=lambda: _env_int("SAFEGUARD_MAX_CONNECTIONS", 1000)
+    )
     # Uploads hashed at the same time in one worker (the rest wait their turn).
     decoders: int = field(default_factory=lambda: _env_int("SAFEGUARD_DECODERS", 2))
+    # Pixels one upload's decode may allocate (after a JPEG's reduced decode), else 413.
+    # With ``decoders`` this bounds a worker's decode memory: about 4 bytes a pixel
+    # plus an RGB copy, so 2 x 40 MP is under 0.6 GB.
+    max_upload_pixels: int = field(
+        default_factory=lambda: _env_int("SAFEGUARD_MAX_UPLOAD_PIXELS", 40_000_000)
+    )
     # Per-key rate limits are enforced in each worker with this share of the rate.
     workers: int = field(default_factory=lambda: _env_int("SAFEGUARD_SERVICE_WORKERS", 1))
     # How old a worker's view of the lists may be when it answers (seconds).
@@ -31,6 +49,10 @@ class ServiceSettings:
     stale_after: float = field(default_factory=lambda: _env_float("SAFEGUARD_STALE_AFTER", 10.0))
     # Match decisions without hits are written to the audit log in batches this often.
     audit_flush: float = field(default_factory=lambda: _env_float("SAFEGUARD_AUDIT_FLUSH", 0.2))
+    # Refused requests are written as one count per origin, key and reason this often.
+    denial_window: float = field(
+        default_factory=lambda: _env_float("SAFEGUARD_DENIAL_WINDOW", 60.0)
+    )
     webhook_poll: float = field(default_factory=lambda: _env_float("SAFEGUARD_WEBHOOK_POLL", 0.5))
     webhook_retry_base: float = field(
         default_factory=lambda: _env_float("SAFEGUARD_WEBHOOK_RETRY_BASE", 1.0)
@@ -44,6 +66,10 @@ class ServiceSettings:
     )
     webhook_timeout: float = field(
         default_factory=lambda: _env_float("SAFEGUARD_WEBHOOK_TIMEOUT", 10.0)
+    )
+    # Webhooks may point at private, loopback or link-local addresses (receivers inside).
+    allow_private_webhooks: bool = field(
+        default_factory=lambda: os.environ.get("SAFEGUARD_WEBHOOK_ALLOW_PRIVATE") == "1"
     )
     # Match lookups per /v1/match/hashes request.
     max_hashes: int = 1000

@@ -16,6 +16,8 @@ import time
 
 import httpx
 
+from safeguard.errors import UsageError
+from safeguard.store.webhook_targets import check_target
 from safeguard.store.webhooks import Delivery, WebhookStore
 
 log = logging.getLogger("safeguard.service")
@@ -57,8 +59,10 @@ class WebhookSender:
         retry_max: float,
         expiry: float,
         timeout: float,
+        allow_private: bool = False,
     ) -> None:
         self.store = store
+        self.allow_private = allow_private
         self.poll = poll
         self.retry_base = retry_base
         self.retry_max = retry_max
@@ -101,6 +105,8 @@ class WebhookSender:
         started = time.perf_counter()
         status_code = None
         try:
+            # Checked again at each delivery: a name can be re-pointed at a private address.
+            check_target(delivery.url, allow_private=self.allow_private)
             response = self.client.post(
                 delivery.url,
                 content=body,
@@ -115,6 +121,8 @@ class WebhookSender:
             error = None if 200 <= status_code < 300 else f"HTTP {status_code}"
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
+        except UsageError as refused:
+            error = f"not sent: {refused}"
         duration_ms = (time.perf_counter() - started) * 1000
         retry_at = None
         if error is not None:

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from safeguard.errors import ItemError, SourceError, UndecodableImageError, UnsupportedMediaError
+from safeguard.errors import (
+    ItemError,
+    MediaTooLargeError,
+    SourceError,
+    UndecodableImageError,
+    UnsupportedMediaError,
+)
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
 from safeguard.media.thumbnails import review_thumbnail
@@ -47,6 +53,7 @@ class FileHashes:
     error: str | None = None
     thumbnail: bytes | None = None  # only when asked for: see media.thumbnails
     changed: str | None = None  # the file changed while it was read (a live system)
+    too_large: bool = False  # refused by a decode cap: sound, perhaps, but over a limit
 
 
 Opener = Callable[[], BinaryIO]
@@ -75,6 +82,7 @@ def hash_content(name: str, opener: Opener, options: HashOptions) -> FileHashes:
             )
     except ItemError as error:
         result.error = str(error)
+        result.too_large = isinstance(error, MediaTooLargeError)
     except Exception as error:  # a fault barrier: one bad item must not end a long run
         result.error = f"internal error ({type(error).__name__}: {error}); please report it"
     if result.changed:

@@ -15,9 +15,10 @@ import getpass
 import hashlib
 import json
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -79,6 +80,22 @@ def cli_actor() -> tuple[str, str]:
     return f"cli:{user}", f"cli@{socket.gethostname()}"
 
 
+# How a change says what it did: given the change's result, its audit record(s).
+Audit = Callable[[Any], "AuditEvent | Sequence[AuditEvent]"] | None
+
+
+def audited(connection: Connection, audit: Audit, result: Any = None) -> None:
+    """Chain a change's audit record(s) inside the change's own transaction.
+
+    A change and its record commit together or not at all: a process killed between
+    the two can no longer leave a change the audit chain does not show.
+    """
+    if audit is None:
+        return
+    made = audit(result)
+    AuditLog.append_in(connection, list(made) if isinstance(made, list | tuple) else [made])
+
+
 def record_hash(seq: int, at: str, actor: str, origin: str, event: str, detail: str, prev: str):
     text = "\n".join((str(seq), at, actor, origin, event, detail, prev))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -92,7 +109,8 @@ class AuditLog:
         with self.engine.begin() as connection:
             return self.append_in(connection, events)
 
-    def append_in(self, connection: Connection, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+    @staticmethod
+    def append_in(connection: Connection, events: Sequence[AuditEvent]) -> list[AuditRecord]:
         """Chain ``events`` onto the log inside the caller's transaction."""
         if not events:
             return []

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from safeguard.errors import UsageError
 from safeguard.sources.base import Level, Problem
+from safeguard.store.audit import Audit, audited
 from safeguard.store.database import as_utc
 from safeguard.store.lists import Store
 from safeguard.store.schema import cases, exhibits
@@ -83,13 +84,14 @@ class Cases:
     def __init__(self, store: Store) -> None:
         self.engine = store.engine
 
-    def describe_case(self, case: str, **details: str | None) -> Case:
+    def describe_case(self, case: str, *, audit: Audit = None, **details: str | None) -> Case:
         """Create the case if need be, and set the details given (examiner, agency...)."""
         with self.engine.begin() as connection:
             case_id = self._case_id(connection, case)
             given = {k: v for k, v in details.items() if k in CASE_DETAILS and v is not None}
             if given:
                 connection.execute(update(cases).where(cases.c.id == case_id).values(**given))
+            audited(connection, audit, given)
         return self.case(case)
 
     def case(self, name: str) -> Case:

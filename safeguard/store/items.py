@@ -172,14 +172,34 @@ class ExhibitItems:
                 .values(matched_at=datetime.now(UTC), lists_used=json.dumps(list(lists_used)))
             )
 
-    def items(self, exhibit_id: int) -> Iterator[ItemRecord]:
-        """Every item of an exhibit in the order found, with its matches."""
+    def items(self, exhibit_id: int, *, thumbnails: bool = True) -> Iterator[ItemRecord]:
+        """Every item of an exhibit in the order found, with its matches.
+
+        Reports read without ``thumbnails`` (their bytes are most of a row) and fetch the
+        few they show with :meth:`by_seq`.
+        """
+        yield from self._records(exhibit_id, thumbnails=thumbnails)
+
+    def by_seq(self, exhibit_id: int, seqs: list[int]) -> list[ItemRecord]:
+        """The items of an exhibit with these sequence numbers, thumbnails included."""
+        found: list[ItemRecord] = []
+        for start in range(0, len(seqs), 500):
+            found += self._records(exhibit_id, thumbnails=True, seqs=seqs[start : start + 500])
+        return sorted(found, key=lambda record: record.seq)
+
+    def _records(
+        self, exhibit_id: int, *, thumbnails: bool, seqs: list[int] | None = None
+    ) -> Iterator[ItemRecord]:
+        wanted = items.c.exhibit_id == exhibit_id
+        if seqs is not None:
+            wanted = wanted & items.c.seq.in_(seqs)
+        columns = [column for column in items.c if thumbnails or column.name != "thumbnail"]
         with self.engine.connect() as connection:
             matches: dict[int, list[MatchRecord]] = {}
             for row in connection.execute(
                 select(item_matches)
                 .join(items, items.c.id == item_matches.c.item_id)
-                .where(items.c.exhibit_id == exhibit_id)
+                .where(wanted)
                 .order_by(item_matches.c.id)
             ):
                 matches.setdefault(row.item_id, []).append(
@@ -189,7 +209,7 @@ class ExhibitItems:
                     )
                 )  # fmt: skip
             result = connection.execution_options(yield_per=5000).execute(
-                select(items).where(items.c.exhibit_id == exhibit_id).order_by(items.c.seq)
+                select(*columns).where(wanted).order_by(items.c.seq)
             )
             for row in result:
                 record = ItemRecord(
@@ -201,7 +221,7 @@ class ExhibitItems:
                     matches=matches.get(row.id, []),
                 )
                 for column in _ITEM_COLUMNS[2:]:
-                    value = getattr(row, column)
+                    value = getattr(row, column, None)
                     setattr(
                         record, column, bytes(value) if isinstance(value, memoryview) else value
                     )

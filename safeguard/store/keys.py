@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import Engine, or_, select, update
 
 from safeguard.errors import NotFound, UsageError
+from safeguard.store.audit import Audit, audited
 from safeguard.store.database import as_utc
 from safeguard.store.schema import api_keys
 
@@ -97,6 +98,7 @@ class KeyStore:
         *,
         fields: Iterable[str] = MATCH_FIELDS,
         rate_limit: float | None = None,
+        audit: Audit = None,
     ) -> tuple[ApiKey, str]:
         """A new key and its token, which is never stored and cannot be shown again."""
         scopes = frozenset(scopes)
@@ -127,7 +129,8 @@ class KeyStore:
                     created_at=now,
                 )
             )
-        key = ApiKey(key_id, name, scopes, fields, rate_limit, now, None)
+            key = ApiKey(key_id, name, scopes, fields, rate_limit, now, None)
+            audited(connection, audit, key)
         return key, f"{KEY_PREFIX}_{key_id}_{secret}"
 
     def find(self, key_id: str) -> StoredKey | None:
@@ -140,7 +143,7 @@ class KeyStore:
             rows = connection.execute(select(api_keys).order_by(api_keys.c.id))
             return [_to_stored(row).key for row in rows]
 
-    def revoke(self, name_or_id: str) -> list[ApiKey]:
+    def revoke(self, name_or_id: str, *, audit: Audit = None) -> list[ApiKey]:
         """Revoke the key with this key id, or every live key with this name."""
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
@@ -155,7 +158,9 @@ class KeyStore:
                 .where(api_keys.c.id.in_([row.id for row in rows]))
                 .values(revoked_at=now)
             )
-        return [_to_stored(row).key for row in rows]
+            revoked = [_to_stored(row).key for row in rows]
+            audited(connection, audit, revoked)
+        return revoked
 
 
 def _digest(salt: bytes, secret: str) -> bytes:

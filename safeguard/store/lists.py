@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 
 from safeguard.errors import NotFound, SafeguardError, UsageError
 from safeguard.signals import PDQ
+from safeguard.store.audit import Audit, audited
 from safeguard.store.categories import Scheme
 from safeguard.store.database import (
     StoreMissing,
@@ -275,22 +276,27 @@ class Store:
         with self.engine.connect() as connection:
             return self._require_list(connection, name)
 
-    def create_list(self, name: str, spec: ListSpec) -> HashList:
+    # Each change takes ``audit``: its audit record, chained in the change's transaction.
+
+    def create_list(self, name: str, spec: ListSpec, *, audit: Audit = None) -> HashList:
         """A new, empty list (a UsageError if the name is taken)."""
         with self.engine.begin() as connection:
             if self._find_list(connection, name) is not None:
                 raise ListExists(f"a list named {name!r} exists")
-            return self._create_list(connection, name, spec)
+            created = self._create_list(connection, name, spec)
+            audited(connection, audit, created)
+            return created
 
-    def delete_list(self, name: str) -> None:
+    def delete_list(self, name: str, *, audit: Audit = None) -> None:
         with self.engine.begin() as connection:
             found = self._require_list(connection, name)
             next_revision(connection)
             connection.execute(delete(entries).where(entries.c.list_id == found.id))
             connection.execute(delete(hash_lists).where(hash_lists.c.id == found.id))
+            audited(connection, audit, found)
 
-    def set_list_enabled(self, name: str, enabled: bool) -> None:
-        self.set_policy(name, enabled=enabled)
+    def set_list_enabled(self, name: str, enabled: bool, *, audit: Audit = None) -> None:
+        self.set_policy(name, enabled=enabled, audit=audit)
 
     def set_policy(
         self,
@@ -300,6 +306,7 @@ class Store:
         pdq_threshold: int | None = None,
         review_threshold: int | None = None,
         enabled: bool | None = None,
+        audit: Audit = None,
     ) -> HashList:
         """Change whether and how a list matches; arguments left as None keep their value."""
         with self.engine.begin() as connection:
@@ -321,9 +328,13 @@ class Store:
                     .where(hash_lists.c.id == found.id)
                     .values(updated_at=_now(), revision=next_revision(connection), **changes)
                 )
-            return self._require_list(connection, name)
+            changed = self._require_list(connection, name)
+            audited(connection, audit, changed)
+            return changed
 
-    def disable_entry(self, name: str, entry_id: int, until: datetime | None = None) -> None:
+    def disable_entry(
+        self, name: str, entry_id: int, until: datetime | None = None, *, audit: Audit = None
+    ) -> None:
         with self.engine.begin() as connection:
             found = self._require_list(connection, name)
             revision = next_revision(connection)
@@ -339,6 +350,7 @@ class Store:
                 .where(hash_lists.c.id == found.id)
                 .values(updated_at=_now(), revision=revision)
             )
+            audited(connection, audit, found)
 
     # -- entries -------------------------------------------------------------
 
@@ -350,6 +362,7 @@ class Store:
         spec: ListSpec,
         skip_bad: bool = False,
         collapse_duplicates: bool = False,
+        audit: Audit = None,
     ) -> ImportReport:
         """Add rows to a list (created from ``spec`` if missing) in one transaction.
 
@@ -388,6 +401,7 @@ class Store:
                 .where(hash_lists.c.id == target.id)
                 .values(updated_at=_now(), revision=revision, **spec.provenance())
             )
+            audited(connection, audit, report)
         report.committed = True
         return report
 
@@ -501,8 +515,7 @@ class Store:
         return found
 
     def _create_list(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
-        if not name.strip():
-            raise UsageError("a list needs a name")
+        check_list_name(name)
         _check_review_band(spec.pdq_threshold, spec.review_threshold)
         now = _now()
         connection.execute(
@@ -523,6 +536,16 @@ class Store:
         created = self._find_list(connection, name)
         assert created is not None
         return created
+
+
+def check_list_name(name: str) -> None:
+    """A name that can be typed, addressed in a URL path and shown: no slashes, no controls."""
+    if not name.strip() or name != name.strip():
+        raise UsageError("a list needs a name without leading or trailing blanks")
+    if len(name) > 200 or name in (".", "..") or any(ch in name for ch in "/\\"):
+        raise UsageError(f"list name {name!r}: at most 200 characters, no '/' or '\\', not . or ..")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise UsageError(f"list name {name!r} holds a control character")
 
 
 def _forget_connections(store_ref: weakref.ref) -> None:

@@ -16,13 +16,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from safeguard.errors import NotFound, UsageError
+from safeguard.errors import NotFound
+from safeguard.store.audit import Audit, audited
 from safeguard.store.database import as_utc
 from safeguard.store.schema import webhook_attempts, webhook_deliveries, webhooks
+from safeguard.store.webhook_targets import check_target, redacted
 
 PENDING, DELIVERED, EXPIRED = "pending", "delivered", "expired"
 
@@ -37,7 +38,7 @@ class Webhook:
     def to_json(self) -> dict:
         return {
             "id": self.id,
-            "url": self.url,
+            "url": redacted(self.url),  # a password in it is for delivery only
             "enabled": self.enabled,
             "created_at": self.created_at.isoformat(),
         }
@@ -69,11 +70,11 @@ class WebhookStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, url: str) -> tuple[Webhook, str]:
+    def add(
+        self, url: str, *, allow_private: bool = False, audit: Audit = None
+    ) -> tuple[Webhook, str]:
         """A new subscription and its signing secret (shown once to whoever set it up)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"a webhook needs an http(s) URL, not {url!r}")
+        check_target(url, allow_private=allow_private)
         secret = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
@@ -82,18 +83,21 @@ class WebhookStore:
                 .values(url=url, secret=secret, enabled=True, created_at=now)
                 .returning(webhooks.c.id)
             ).scalar_one()
-        return Webhook(webhook_id, url, True, now), secret
+            hook = Webhook(webhook_id, url, True, now)
+            audited(connection, audit, hook)
+        return hook, secret
 
     def all(self) -> list[Webhook]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(webhooks).order_by(webhooks.c.id))
             return [Webhook(r.id, r.url, r.enabled, as_utc(r.created_at)) for r in rows]
 
-    def remove(self, webhook_id: int) -> None:
+    def remove(self, webhook_id: int, *, audit: Audit = None) -> None:
         with self.engine.begin() as connection:
             gone = connection.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
             if gone.rowcount == 0:
                 raise NotFound(f"no webhook {webhook_id}")
+            audited(connection, audit, webhook_id)
 
     def enqueue_in(self, connection: Connection, event: str, payloads: Sequence[dict]) -> int:
         """One pending delivery per enabled webhook and payload, in the caller's transaction."""

@@ -202,21 +202,23 @@ def _status(summary: dict) -> str:
 
 
 def _errors(section: ExhibitSection) -> str:
-    failed = section.failed
-    if not failed:
+    total = section.summary["errors"]
+    if not total:
         return "<h3>Errors</h3><p>None.</p>"
-    return f"<h3>Errors ({len(failed):,})</h3>" + listing(failed, lambda r: "; ".join(r.errors))
+    return f"<h3>Errors ({total:,})</h3>" + listing(
+        section.failed, total, lambda r: "; ".join(r.errors)
+    )
 
 
 def _undecodable(section: ExhibitSection) -> str:
-    listed = section.undecodable
-    if not listed:
+    total = section.summary["undecodable_images"]
+    if not total:
         return ""
     return (
-        f"<h3>Pictures not decodable here ({len(listed):,})</h3>"
+        f"<h3>Pictures not decodable here ({total:,})</h3>"
         "<p>Recognised as pictures, but no decoder here can read them, so they were not "
         "matched perceptually: review them with a tool that can.</p>"
-        + listing(listed, lambda r: r.type or "")
+        + listing(section.undecodable, total, lambda r: r.type or "")
     )
 
 
@@ -224,8 +226,11 @@ def _families(section: ExhibitSection) -> str:
     families, unknown = section.families, section.summary["unknown_images"]
     if not families:
         return "<h3>Unknown images</h3><p>None.</p>"
+    shown_families = families[:MAX_FAMILIES_SHOWN]
+    records = {r.seq: r for r in section.fetch([seq for f in shown_families for seq in f])}
     cards = []
-    for family in families[:MAX_FAMILIES_SHOWN]:
+    for seqs in shown_families:
+        family = [records[seq] for seq in seqs]
         shown = next((r for r in family if r.thumbnail), None)
         picture = (
             f'<img alt="blurred thumbnail" src="data:image/jpeg;base64,'

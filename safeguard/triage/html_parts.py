@@ -8,7 +8,6 @@ from html import escape
 from safeguard.store.items import ItemRecord
 from safeguard.triage.report import by_scheme, non_pertinent
 
-MAX_ROWS_SHOWN = 200  # errors and such: the full list is in the JSON and the store
 SCHEME_NAMES = {"uk": "UK categories", "vics": "Project VIC categories"}
 PLACEMENT_NAMES = (
     ("allocated", "Allocated"),
@@ -145,8 +144,12 @@ def schedule_table(schedule: list[dict], printable: bool) -> str:
     )
 
 
-def listing(records: list[ItemRecord], detail: Callable[[ItemRecord], str]) -> str:
-    """Where each item lies and one detail about it, the first ``MAX_ROWS_SHOWN`` of them."""
-    rows = [(record.locator, detail(record)) for record in records[:MAX_ROWS_SHOWN]]
-    hidden = len(records) - MAX_ROWS_SHOWN
-    return table(rows) + (f"<p>... and {hidden:,} more.</p>" if hidden > 0 else "")
+def listing(records: list[ItemRecord], total: int, detail: Callable[[ItemRecord], str]) -> str:
+    """Where each item lies and one detail about it: those kept, and how many more there are."""
+    rows = [(record.locator, detail(record)) for record in records]
+    hidden = total - len(records)
+    return table(rows) + (
+        f"<p>... and {hidden:,} more (all of them are in the JSON report and the store).</p>"
+        if hidden > 0
+        else ""
+    )

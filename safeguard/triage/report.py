@@ -31,9 +31,10 @@ Counting rules:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from safeguard import __version__
 from safeguard.errors import UsageError
@@ -49,22 +50,29 @@ from safeguard.triage.counting import (
     category_counts,
     schedule_rows,
 )
-from safeguard.triage.families import near_duplicate_families
+from safeguard.triage.families import Unknown, near_duplicate_families
 
 COUNT_KEYS = (
     "files", "images", "videos", "undecodable_images", "empty", "errors", "known_good",
 )  # fmt: skip
+SHOWN = 200  # failed or undecodable items listed on a page (the counts cover them all)
 SOURCE_TYPES = {"image": "disk image", "folder": "folder", "file": "single file"}
 QUALITY_GATE = PDQ.min_quality
 
 
 @dataclass(slots=True)
 class ExhibitSection:
-    """One exhibit of the report, and the items a page shows beyond the counts."""
+    """One exhibit of the report, and what a page shows beyond the counts.
+
+    Only what a page can show is kept (the first :data:`SHOWN` failed or undecodable
+    items; unknown pictures as sequence numbers, fetched when drawn), so a report of
+    a million items needs little more memory than one of a thousand.
+    """
 
     exhibit: Exhibit
     summary: dict
-    families: list[list[ItemRecord]] = field(default_factory=list)
+    fetch: Callable[[list[int]], list[ItemRecord]]  # items by sequence number, thumbnails too
+    families: list[list[int]] = field(default_factory=list)  # sequence numbers
     failed: list[ItemRecord] = field(default_factory=list)
     undecodable: list[ItemRecord] = field(default_factory=list)
 
@@ -79,23 +87,23 @@ def case_report(
     store: Store, case: str, exhibit: str | None = None, *, generated_by: str | None = None
 ) -> Report:
     """The report of a case (or one exhibit of it) as the store holds it now."""
-    cases, items = Cases(store), ExhibitItems(store)
+    cases = Cases(store)
     chosen = cases.exhibits(case, exhibit)
     if not chosen:
         named = f" named {exhibit!r}" if exhibit else ""
         raise UsageError(f"no scanned exhibit{named} in case {case!r} (see `safeguard cases ls`)")
-    return build_report(
-        cases.case(case), ((e, items.items(e.id)) for e in chosen), generated_by=generated_by
-    )
+    return build_report(cases.case(case), chosen, ExhibitItems(store), generated_by=generated_by)
 
 
 def build_report(
-    case: Case,
-    exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]],
-    *,
-    generated_by: str | None = None,
+    case: Case, exhibits: list[Exhibit], stored: ExhibitItems, *, generated_by: str | None = None
 ) -> Report:
-    sections = [summarise(exhibit, records) for exhibit, records in exhibits]
+    sections = [
+        summarise(
+            exhibit, stored.items(exhibit.id, thumbnails=False), partial(stored.by_seq, exhibit.id)
+        )
+        for exhibit in exhibits
+    ]
     summaries = [section.summary for section in sections]
     document = {
         "case": case.name,
@@ -109,12 +117,16 @@ def build_report(
     return Report(document, sections)
 
 
-def summarise(exhibit: Exhibit, records: Iterable[ItemRecord]) -> ExhibitSection:
+def summarise(
+    exhibit: Exhibit,
+    records: Iterable[ItemRecord],
+    fetch: Callable[[list[int]], list[ItemRecord]],
+) -> ExhibitSection:
     """An exhibit's counts and schedule from one pass over its items."""
     counts = dict.fromkeys(COUNT_KEYS, 0)
     schedule: list[dict] = []
-    unknown: list[ItemRecord] = []
-    section = ExhibitSection(exhibit, {})
+    unknown: list[Unknown] = []
+    section = ExhibitSection(exhibit, {}, fetch)
     source_kind = None
     for record in records:
         source_kind = source_kind or (record.steps[0]["kind"] if record.steps else None)
@@ -127,9 +139,9 @@ def summarise(exhibit: Exhibit, records: Iterable[ItemRecord]) -> ExhibitSection
         counts["undecodable_images"] += undecodable
         counts["empty"] += is_empty
         counts["errors"] += bool(record.errors) and not (is_empty or undecodable)
-        if record.errors and not (is_empty or undecodable):
+        if record.errors and not (is_empty or undecodable) and len(section.failed) < SHOWN:
             section.failed.append(record)
-        if undecodable:
+        if undecodable and len(section.undecodable) < SHOWN:
             section.undecodable.append(record)
         rows = schedule_rows(exhibit.name, record)
         schedule.extend(rows)
@@ -137,7 +149,7 @@ def summarise(exhibit: Exhibit, records: Iterable[ItemRecord]) -> ExhibitSection
             if record.matches:
                 counts["known_good"] += 1
             elif is_image:
-                unknown.append(record)
+                unknown.append(Unknown(record.seq, record.sha256, record.pdq, record.pdq_quality))
     section.families = near_duplicate_families(unknown)
     section.summary = {
         "exhibit": exhibit.name,
