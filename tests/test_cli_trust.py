@@ -159,8 +159,13 @@ def test_interrupted_scan_says_how_many_items_are_saved_and_resumes(tmp_path, mo
     db = init_store(str(tmp_path / "case.db"))
     exhibit = tmp_path / "exhibit"
     exhibit.mkdir()
-    for index, photo in enumerate(sorted(corpus.rglob("*.jpg"))[:300]):
-        shutil.copyfile(photo, exhibit / f"{index:03d}.jpg")
+    # Enough files that the scan cannot finish between its first saved batch and the
+    # interrupt, even on a fast machine (a batch is 200 items or 2 seconds).
+    photos = sorted(corpus.rglob("*.jpg"))[:300]
+    for copy in range(4):
+        (exhibit / f"copy{copy}").mkdir()
+        for index, photo in enumerate(photos):
+            shutil.copyfile(photo, exhibit / f"copy{copy}" / f"{index:03d}.jpg")
     command = [sys.executable, "-m", "safeguard", "scan", str(exhibit), "--case", "C",
                "--exhibit", "E", "--workers", "1", "--db", db]  # fmt: skip
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=REPO)
@@ -175,7 +180,7 @@ def test_interrupted_scan_says_how_many_items_are_saved_and_resumes(tmp_path, mo
     resumed = run_cli(*command[3:])
     assert "resuming E:" in resumed.stderr and "items already done" in resumed.stderr
     final = json.loads(run_cli("report", "--case", "C", "--db", db).stdout)["exhibits"][0]
-    assert final["status"] == "complete" and final["files"] == 300
+    assert final["status"] == "complete" and final["files"] == 1200
 
 
 def _wait_for_items(db: str, at_least: int) -> None:

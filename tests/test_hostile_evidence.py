@@ -136,7 +136,7 @@ def test_a_file_that_changes_while_read_is_flagged(tmp_path):
         assert "changed while being read" in change_while_read(stream)
 
 
-def test_nested_fan_out_stops_at_the_exhibit_budget_and_the_rest_is_scanned(tmp_path):
+def _fan_out(tmp_path: Path) -> Path:
     level = b"leaf"
     for depth in range(4):  # 12 members per level, 4 levels: 20,736 leaves
         buffer = io.BytesIO()
@@ -149,10 +149,27 @@ def test_nested_fan_out_stops_at_the_exhibit_budget_and_the_rest_is_scanned(tmp_
     (folder / "a-before.txt").write_text("read\n")
     (folder / "fan.zip").write_bytes(level)
     (folder / "z-after.txt").write_text("read too\n")
-    items = _items(folder, max_exhibit_members=1000)
+    return folder
+
+
+def test_nested_fan_out_stops_at_the_exhibit_budget_and_the_rest_is_scanned(tmp_path):
+    items = _items(_fan_out(tmp_path), max_exhibit_members=1000)
     assert len(items) <= 1000 + 10
     assert "expanded past 1,000 members" in items["E / fan.zip"].errors[0]
     assert "E / a-before.txt" in items and "E / z-after.txt" in items
+
+
+def test_the_exhibit_budget_is_the_examiners_to_set_and_its_end_fails_the_exhibit(db, tmp_path):
+    folder = _fan_out(tmp_path)
+    scan = ["scan", str(folder), "--case", "C", "--json", "--db", db]
+    done = run_cli(*scan, "--exhibit", "small", "--max-archive-members", "500", check=False)
+    summary = json.loads(done.stdout)
+    assert done.returncode == 3 and summary["status"] == "failed"
+    assert "--max-archive-members" in done.stderr  # how to read the rest
+    assert summary["files"] <= 500 + 10
+    raised = run_cli(*scan, "--exhibit", "whole", "--max-archive-members", "30000")
+    assert json.loads(raised.stdout)["status"] == "complete"
+    assert json.loads(raised.stdout)["files"] > 20_736
 
 
 def test_a_7z_of_many_members_is_read_one_member_at_a_time(tmp_path):

@@ -46,6 +46,18 @@ def scan_command(
     exhibit: str = typer.Option(..., "--exhibit"),
     pdq_mode: PdqMode = typer.Option(PdqMode.FAST, "--pdq-mode"),
     as_json: bool = typer.Option(False, "--json", help="Print the exhibit summary as JSON."),
+    max_archive_members: int = typer.Option(
+        None,
+        "--max-archive-members",
+        min=1,
+        help="Members read from all the exhibit's archives together \\[default: 1,000,000].",
+    ),
+    max_archive_bytes: int = typer.Option(
+        None,
+        "--max-archive-bytes",
+        min=1,
+        help="Bytes expanded from all the exhibit's archives together \\[default: 64 GiB].",
+    ),
     examiner: str = EXAMINER_OPTION,
     agency: str = AGENCY_OPTION,
     reference: str = REFERENCE_OPTION,
@@ -66,7 +78,8 @@ def scan_command(
         **given,
     )  # fmt: skip
     before = cases.exhibits(case, exhibit)
-    options = ScanOptions(pdq_mode=pdq_mode)
+    budgets = {"archive_members": max_archive_members, "archive_bytes": max_archive_bytes}
+    options = ScanOptions(pdq_mode=pdq_mode, **{k: v for k, v in budgets.items() if v})
     if before and (before[0].options, before[0].source) != (
         options.to_json(),
         str(source.resolve()),

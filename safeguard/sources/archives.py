@@ -57,6 +57,12 @@ _CHUNK = 1 << 20
 SEVEN_ZIP_IN_MEMORY = 64 << 20  # a 7z expanding to more spills its members to temporary files
 
 
+# What the archives of one exhibit may expand to, nested ones included: a small zip of
+# zips of zips (100 members, 4 levels) would otherwise expand to a hundred million items.
+EXHIBIT_MEMBERS = 1_000_000
+EXHIBIT_BYTES = 64 << 30
+
+
 @dataclass(frozen=True, slots=True)
 class ArchiveLimits:
     max_depth: int = 5
@@ -64,10 +70,8 @@ class ArchiveLimits:
     max_total_bytes: int = 8 << 30
     max_ratio: float = 200.0  # uncompressed / compressed, per archive
     max_members: int = 200_000
-    # Across every archive of one exhibit, nested ones included: a small zip of zips of
-    # zips (100 members, 4 levels) would otherwise expand to a hundred million items.
-    max_exhibit_members: int = 1_000_000
-    max_exhibit_bytes: int = 64 << 30
+    max_exhibit_members: int = EXHIBIT_MEMBERS
+    max_exhibit_bytes: int = EXHIBIT_BYTES
 
 
 @dataclass(slots=True)
@@ -149,7 +153,9 @@ class _Budget:
         ):
             self.spend.spent = (
                 f"the exhibit's archives expanded past {self.limits.max_exhibit_members:,} "
-                f"members or {self.limits.max_exhibit_bytes:,} bytes: no further member is read"
+                f"members or {self.limits.max_exhibit_bytes:,} bytes: no further member is read "
+                "(scan as a new exhibit with a larger --max-archive-members or "
+                "--max-archive-bytes to read the rest)"
             )
             raise ArchiveLimitError(self.spend.spent)
 

@@ -39,19 +39,27 @@ _EOCD_SEARCH = 65_535 + _EOCD_BYTES  # the record, and the longest comment it ma
 
 
 def expand_containers(
-    items: Iterable[Item], limits: ArchiveLimits | None = None, *, carve: bool = True
+    items: Iterable[Item],
+    limits: ArchiveLimits | None = None,
+    *,
+    carve: bool = True,
+    spend: ExhibitSpend | None = None,
 ) -> Iterator[Item]:
-    """Yield every item, each container's contents (recursively) just before it."""
-    opener = _Opener(limits or ArchiveLimits(), carve)
+    """Yield every item, each container's contents (recursively) just before it.
+
+    ``spend`` (shared by every archive of the exhibit) tells the caller what the
+    archives expanded to and whether the exhibit's budget ran out.
+    """
+    opener = _Opener(limits or ArchiveLimits(), carve, spend or ExhibitSpend())
     for item in items:
         yield from opener.with_contents(item)
 
 
 class _Opener:
-    def __init__(self, limits: ArchiveLimits, carve: bool) -> None:
+    def __init__(self, limits: ArchiveLimits, carve: bool, spend: ExhibitSpend) -> None:
         self.limits = limits
         self.carve = carve
-        self.spend = ExhibitSpend()  # shared by every archive of the exhibit
+        self.spend = spend
 
     def with_contents(self, item: Item) -> Iterator[Item]:
         try:

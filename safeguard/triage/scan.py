@@ -31,7 +31,12 @@ from safeguard.media.types import EMPTY
 from safeguard.parallel import default_workers, ordered_map
 from safeguard.signals import DIHEDRAL_NAMES
 from safeguard.signals.extract import FileHashes, HashOptions, hash_content
-from safeguard.sources.archives import ArchiveLimits
+from safeguard.sources.archives import (
+    EXHIBIT_BYTES,
+    EXHIBIT_MEMBERS,
+    ArchiveLimits,
+    ExhibitSpend,
+)
 from safeguard.sources.base import Item, Level, Locator, Problem, Step, UniqueNames
 from safeguard.sources.exhibit import Exhibit, open_exhibit
 from safeguard.sources.files import change_while_read
@@ -50,9 +55,25 @@ MATCH_GROUP = 32
 class ScanOptions:
     pdq_mode: PdqMode = PdqMode.FAST
     archive_depth: int = 5
+    archive_members: int = EXHIBIT_MEMBERS  # across all the exhibit's archives
+    archive_bytes: int = EXHIBIT_BYTES
 
     def to_json(self) -> dict:
-        return {"pdq_mode": self.pdq_mode.value, "archive_depth": self.archive_depth}
+        chosen = {"pdq_mode": self.pdq_mode.value, "archive_depth": self.archive_depth}
+        # Budgets only when raised or lowered: exhibits scanned before they could be
+        # chosen resume with the same options.
+        if self.archive_members != EXHIBIT_MEMBERS:
+            chosen["archive_members"] = self.archive_members
+        if self.archive_bytes != EXHIBIT_BYTES:
+            chosen["archive_bytes"] = self.archive_bytes
+        return chosen
+
+    def archive_limits(self) -> ArchiveLimits:
+        return ArchiveLimits(
+            max_depth=self.archive_depth,
+            max_exhibit_members=self.archive_members,
+            max_exhibit_bytes=self.archive_bytes,
+        )
 
 
 @dataclass(slots=True)
@@ -110,9 +131,9 @@ def scan_exhibit(
     matcher = Matcher(store, PdqIndex(store, max_staleness=5.0))
     hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
     recent = _RecentContent()
-    limits = ArchiveLimits(max_depth=options.archive_depth)
+    spend = ExhibitSpend()
     jobs = _jobs(
-        expand_containers(_guarded(opened), limits),
+        expand_containers(_guarded(opened), options.archive_limits(), spend=spend),
         done,
         stored.next_seq(state.id),
         hash_options,
@@ -135,20 +156,27 @@ def scan_exhibit(
                     on_item(record)
             if len(batch) >= BATCH_ITEMS or time.monotonic() - flushed > BATCH_SECONDS:
                 stored.save_items(state.id, batch)
-                cases.note_problems(state.id, opened.problems)
+                cases.note_problems(state.id, _problems(opened, spend))
                 batch, flushed = [], time.monotonic()
     except KeyboardInterrupt:
         # Whole records only; if the interrupt came just after a batch was committed,
         # saving it again is refused, and the resumed scan skips those items anyway.
         with contextlib.suppress(Exception):
             stored.save_items(state.id, batch)
-            cases.note_problems(state.id, opened.problems)
+            cases.note_problems(state.id, _problems(opened, spend))
         raise
     stored.save_items(state.id, batch)
     verification = opened.verify()
-    cases.finish_exhibit(state.id, verification, opened.problems)
+    cases.finish_exhibit(state.id, verification, _problems(opened, spend))
     cases.record_matching(state.id, list_snapshot(store))
     return state.id
+
+
+def _problems(opened: Exhibit, spend: ExhibitSpend) -> list[Problem]:
+    """The exhibit's problems, with its archive budget's end: evidence left unread."""
+    if spend.spent is None:
+        return opened.problems
+    return [*opened.problems, Problem(Level.ERROR, f"archives: {spend.spent}")]
 
 
 def _guarded(opened: Exhibit) -> Iterator[Item]:
