@@ -39,3 +39,20 @@ def interleaved_seconds(
                 method(path)
             samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def write_webp_bomb(path: Path, side: int = 11_300) -> Path:
+    """A few KB of lossless WebP that decodes to ``side`` x ``side`` pixels (2.2 GB at
+    11,300): what a hostile client uploads to make a worker allocate."""
+    from PIL import Image
+
+    Image.new("RGB", (side, side), (90, 140, 200)).save(path, lossless=True)
+    return path
+
+
+def peak_kib(pid: int | str = "self") -> int:
+    """A process's peak resident memory since it started (its high-water mark, VmHWM).
+    Read from /proc, not ``wait4``: a child's ``ru_maxrss`` starts from its parent's
+    size at fork, which would hide small peaks."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])

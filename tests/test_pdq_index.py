@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from safeguard.index.joins import join_pairs, join_within, roots
 from safeguard.index.mih import NARROW, WIDE, MultiIndex, as_words
 from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
@@ -66,6 +67,30 @@ def test_index_equals_brute_force(case):
         assert dict(zip(found_ids.tolist(), distances.tolist(), strict=True)) == _brute(
             codes, ids, query, radius
         )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(code_sets())
+def test_a_self_join_puts_codes_within_the_radius_in_one_component_transitively(case):
+    codes, _, radius, widths = case
+    codes = codes[:600]  # brute force is quadratic
+    ids = np.arange(len(codes), dtype=np.int64)[::-1]  # ids need not follow positions
+    matrix = np.frombuffer(b"".join(codes), np.uint8).reshape(-1, 32)
+    parent = np.arange(len(codes))
+    join_within(MultiIndex.build(matrix, ids, widths), radius, parent)
+    expected = np.arange(len(codes))
+    for a in range(len(codes)):
+        for b in range(a + 1, len(codes)):
+            if hamming(codes[a], codes[b]) <= radius:
+                join_pairs(expected, np.array([ids[a]]), np.array([ids[b]]))
+    assert _partition(roots(parent)) == _partition(roots(expected))
+
+
+def _partition(labels: np.ndarray) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for member, label in enumerate(labels.tolist()):
+        groups.setdefault(label, set()).add(member)
+    return {frozenset(group) for group in groups.values()}
 
 
 def _pdq_rows(values, category="A"):

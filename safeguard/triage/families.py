@@ -1,63 +1,99 @@
 """Unknown pictures grouped into near-duplicate families, so each is reviewed once.
 
 Byte-identical copies belong together, and so do pictures whose PDQ hashes lie
-within 31 bits, transitively (union-find over a multi-index search). Pictures
+within 31 bits, transitively (union-find over a sweep of the multi-index tables,
+:mod:`safeguard.index.joins`). Pictures
 too flat for PDQ (quality under 50) join a family only through identical bytes:
 their hashes collide.
+
+A report meets every unknown picture of an exhibit, a million of them on a big
+one, so they are kept as packed arrays (about 80 bytes a picture), never as
+Python objects, and the families come back as two arrays, not a list of lists.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from typing import NamedTuple
+from array import array
 
 import numpy as np
 
-from safeguard.index.mih import MultiIndex, as_words
+from safeguard.index.joins import join_pairs, join_within, roots
+from safeguard.index.mih import MultiIndex
 from safeguard.signals import PDQ
 
-
-class Unknown(NamedTuple):
-    """What grouping needs of an unknown picture: small, so a million of them fit."""
-
-    seq: int
-    sha256: bytes | None
-    pdq: bytes
-    quality: int | None
+_NO_SHA256 = np.void(bytes(32))
 
 
-def near_duplicate_families(pictures: Sequence[Unknown]) -> list[list[int]]:
-    """Union-find over unknown images: same bytes, or PDQ within 31 (good quality only).
+class UnknownPictures:
+    """The unknown pictures of an exhibit, in the order met: what grouping needs of each."""
 
-    Returns the families as lists of the pictures' sequence numbers, in order found.
+    def __init__(self) -> None:
+        self._seqs = array("q")
+        self._sha256 = bytearray()
+        self._pdq = bytearray()
+        self._quality = array("h")
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def add(self, seq: int, sha256: bytes | None, pdq: bytes, quality: int | None) -> None:
+        self._seqs.append(seq)
+        self._sha256 += sha256 or bytes(32)
+        self._pdq += pdq
+        self._quality.append(quality or 0)
+
+    def families(self) -> Families:
+        """Union-find over the pictures: same bytes, or PDQ within 31 (good quality only)."""
+        count = len(self)
+        seqs = np.frombuffer(self._seqs, np.int64)
+        parent = np.arange(count)
+        _join_equal(parent, np.frombuffer(self._sha256, "V32"), ignore=_NO_SHA256)
+        good = np.flatnonzero(np.frombuffer(self._quality, np.int16) >= PDQ.min_quality)
+        if len(good):
+            codes = np.frombuffer(self._pdq, "V32")[good]
+            _join_equal(parent, codes, members=good)  # identical hashes: no search needed
+            distinct = good[np.unique(codes, return_index=True)[1]]
+            matrix = np.frombuffer(self._pdq, np.uint8).reshape(-1, 32)[distinct]
+            join_within(MultiIndex.build(matrix, distinct), PDQ.default_threshold, parent)
+        return Families.from_roots(seqs, roots(parent))
+
+
+def _join_equal(parent, values, *, members=None, ignore=None) -> None:
+    """Join the members (positions in ``parent``; all by default) whose values are equal."""
+    members = np.arange(len(values)) if members is None else members
+    _, first, group = np.unique(values, return_index=True, return_inverse=True)
+    repeated = first[group] != np.arange(len(values))
+    if ignore is not None:
+        repeated &= values != ignore
+    join_pairs(parent, members[repeated], members[first[group][repeated]])
+
+
+class Families:
+    """Families as ``seqs`` grouped family by family and each family's start in it.
+
+    Families are in the order of their first picture; pictures in the order met.
     """
-    parent = list(range(len(pictures)))
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    def __init__(self, seqs: np.ndarray, starts: np.ndarray) -> None:
+        self.seqs, self.starts = seqs, starts
 
-    def join(a: int, b: int) -> None:
-        parent[root(a)] = root(b)
+    @classmethod
+    def from_roots(cls, seqs: np.ndarray, roots: np.ndarray) -> Families:
+        _, first, member_of = np.unique(roots, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        family = rank[member_of]
+        order = np.argsort(family, kind="stable")
+        sizes = np.bincount(family, minlength=len(first))
+        return cls(seqs[order], np.cumsum(sizes) - sizes)
 
-    first_by_bytes: dict[bytes | None, int] = {}
-    for index, picture in enumerate(pictures):
-        if picture.sha256 in first_by_bytes:
-            join(index, first_by_bytes[picture.sha256])
-        else:
-            first_by_bytes[picture.sha256] = index
-    good = [i for i, p in enumerate(pictures) if (p.quality or 0) >= PDQ.min_quality]
-    if good:
-        codes = np.frombuffer(b"".join(pictures[i].pdq for i in good), np.uint8).reshape(-1, 32)
-        index = MultiIndex.build(codes, np.arange(len(good)))
-        for position, query in enumerate(as_words(codes)):
-            found, _ = index.search(query, PDQ.default_threshold)
-            for other in found:
-                join(good[position], good[int(other)])
-    families: dict[int, list[int]] = defaultdict(list)
-    for index, picture in enumerate(pictures):
-        families[root(index)].append(picture.seq)
-    return sorted(families.values(), key=lambda family: family[0])
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def first(self, count: int) -> list[list[int]]:
+        """The first ``count`` families, each as its pictures' sequence numbers."""
+        ends = np.append(self.starts[1:], len(self.seqs))[: len(self.starts)]
+        return [
+            self.seqs[start:end].tolist()
+            for start, end in zip(self.starts[:count], ends[:count], strict=True)
+        ]

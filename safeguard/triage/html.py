@@ -226,7 +226,7 @@ def _families(section: ExhibitSection) -> str:
     families, unknown = section.families, section.summary["unknown_images"]
     if not families:
         return "<h3>Unknown images</h3><p>None.</p>"
-    shown_families = families[:MAX_FAMILIES_SHOWN]
+    shown_families = families.first(MAX_FAMILIES_SHOWN)
     records = {r.seq: r for r in section.fetch([seq for f in shown_families for seq in f])}
     cards = []
     for seqs in shown_families:

@@ -50,7 +50,7 @@ from safeguard.triage.counting import (
     category_counts,
     schedule_rows,
 )
-from safeguard.triage.families import Unknown, near_duplicate_families
+from safeguard.triage.families import Families, UnknownPictures
 
 COUNT_KEYS = (
     "files", "images", "videos", "undecodable_images", "empty", "errors", "known_good",
@@ -72,7 +72,7 @@ class ExhibitSection:
     exhibit: Exhibit
     summary: dict
     fetch: Callable[[list[int]], list[ItemRecord]]  # items by sequence number, thumbnails too
-    families: list[list[int]] = field(default_factory=list)  # sequence numbers
+    families: Families | None = None
     failed: list[ItemRecord] = field(default_factory=list)
     undecodable: list[ItemRecord] = field(default_factory=list)
 
@@ -125,7 +125,7 @@ def summarise(
     """An exhibit's counts and schedule from one pass over its items."""
     counts = dict.fromkeys(COUNT_KEYS, 0)
     schedule: list[dict] = []
-    unknown: list[Unknown] = []
+    unknown = UnknownPictures()
     section = ExhibitSection(exhibit, {}, fetch)
     source_kind = None
     for record in records:
@@ -149,8 +149,8 @@ def summarise(
             if record.matches:
                 counts["known_good"] += 1
             elif is_image:
-                unknown.append(Unknown(record.seq, record.sha256, record.pdq, record.pdq_quality))
-    section.families = near_duplicate_families(unknown)
+                unknown.add(record.seq, record.sha256, record.pdq, record.pdq_quality)
+    section.families = unknown.families()
     section.summary = {
         "exhibit": exhibit.name,
         "source": exhibit.source,
