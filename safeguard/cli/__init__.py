@@ -23,6 +23,7 @@ from safeguard.cli import (
     report,
     scan,
     serve,
+    users,
     webhooks,
 )
 from safeguard.cli.common import DB_OPTION, open_store
@@ -81,6 +82,7 @@ app.command("serve")(serve.serve_command)
 app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(audit.app, name="audit")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

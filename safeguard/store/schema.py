@@ -246,3 +246,39 @@ webhook_attempts = Table(
     Column("duration_ms", Float, nullable=False),
     Index("ix_webhook_attempts_delivery", "delivery_id"),
 )
+
+# -- the review workspace ------------------------------------------------------
+
+reviewers = Table(
+    "reviewers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # reviewer, supervisor or viewer
+    Column("password_hash", Text, nullable=False),  # Argon2id, with its parameters
+    Column("failed_logins", Integer, nullable=False),  # since the last success
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The cases a reviewer may open; none listed: every case.
+reviewer_cases = Table(
+    "reviewer_cases",
+    metadata,
+    Column(
+        "reviewer_id", Integer, ForeignKey("reviewers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+)
+
+review_sessions = Table(
+    "review_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_digest", String(64), nullable=False, unique=True),  # SHA-256 of the cookie
+    Column("reviewer_id", Integer, ForeignKey("reviewers.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),  # sent back with every change
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+)
