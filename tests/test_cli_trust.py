@@ -168,7 +168,10 @@ def test_interrupted_scan_says_how_many_items_are_saved_and_resumes(tmp_path, mo
             shutil.copyfile(photo, exhibit / f"copy{copy}" / f"{index:03d}.jpg")
     command = [sys.executable, "-m", "safeguard", "scan", str(exhibit), "--case", "C",
                "--exhibit", "E", "--workers", "1", "--db", db]  # fmt: skip
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    # A shell without job control starts background commands with SIGINT ignored, and
+    # CI may run us so; an examiner's Ctrl-C reaches a scan with the default action.
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               preexec_fn=_default_sigint)  # fmt: skip
     _wait_for_items(db, at_least=20)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
@@ -181,6 +184,10 @@ def test_interrupted_scan_says_how_many_items_are_saved_and_resumes(tmp_path, mo
     assert "resuming E:" in resumed.stderr and "items already done" in resumed.stderr
     final = json.loads(run_cli("report", "--case", "C", "--db", db).stdout)["exhibits"][0]
     assert final["status"] == "complete" and final["files"] == 1200
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_items(db: str, at_least: int) -> None:
