@@ -282,3 +282,44 @@ review_sessions = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=True),
 )
+
+# An examiner's grade of an item, as it stands now; every change is also a row of
+# grade_history, which undo reads and a report's provenance can cite.
+grades = Table(
+    "grades",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "item_id",
+        BigInteger,
+        ForeignKey("items.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("scheme", String(16), nullable=False),
+    Column("category", String(16), nullable=False),  # uk: A B C NP; vics: 1 2 3 4 0
+    Column("flags", Text, nullable=False),  # JSON: victim_identified, series, second_opinion...
+    Column("graded_by", String(200), nullable=False),
+    Column("graded_at", DateTime(timezone=True), nullable=False),
+    Column("via_item_id", BigInteger, nullable=True),  # graded with its family's representative
+    Column("version", Integer, nullable=False),  # what a change must have seen, or is refused
+    Column("confirmed_by", String(200), nullable=True),  # a supervisor's second opinion
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    Column("disputed_category", String(16), nullable=True),  # the grade a supervisor changed
+    Index("ix_grades_exhibit", "exhibit_id"),
+)
+
+grade_history = Table(
+    "grade_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("action_id", String(32), nullable=False),  # one keypress: a family is one action
+    Column("item_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # grade, confirm, undo
+    Column("by", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("before", Text, nullable=True),  # JSON of the grade row before; null: ungraded
+    Column("after", Text, nullable=True),  # JSON of the grade row after; null: ungraded
+    Index("ix_grade_history_action", "action_id"),
+)
