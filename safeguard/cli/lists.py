@@ -325,3 +325,44 @@ def policy_command(
     )
     detail = _policy(name, changed)
     typer.echo(json.dumps(detail))
+
+
+@app.command("promote")
+def promote_command(
+    case: str = typer.Option(..., "--case", help="The case whose grades are promoted."),
+    list_name: str = typer.Option(..., "--list", help="The local alert list (made if new)."),
+    verified_only: bool = typer.Option(
+        False, "--verified-only", help="Only grades a supervisor confirmed."
+    ),
+    scheme: Scheme = typer.Option(
+        None, "--scheme", help="Only grades of this scheme (needed if the case has both)."
+    ),
+    db: str = DB_OPTION,
+) -> None:
+    """Make examiners' grades an alert list: the next exhibit matches them unseen."""
+    from safeguard.triage.promote import promote_grades
+
+    done = promote_grades(
+        open_store(db),
+        case,
+        list_name,
+        verified_only=verified_only,
+        scheme=scheme,
+        imported_by=cli_actor()[0],
+        audit=cli_audit(
+            "list.promote",
+            lambda report: {"list": list_name, "case": case, "imported": report.imported},
+        ),
+    )
+    left = []
+    if done.unverified_left:
+        left.append(f"{done.unverified_left:,} unconfirmed grades left out")
+    if done.non_pertinent_left:
+        left.append(f"{done.non_pertinent_left:,} non-pertinent grades not promoted")
+    already = done.report.collapsed_duplicates
+    typer.echo(
+        f"promoted {done.items:,} graded items of case {case!r} into {list_name!r}: "
+        f"{done.report.imported:,} new entries"
+        + (f", {already:,} already there" if already else "")
+        + "".join(f"; {note}" for note in left)
+    )
