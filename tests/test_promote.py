@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
+from importlib import resources
 
+import jsonschema
 from PIL import Image
 
 from safeguard.store import Store
@@ -52,6 +55,7 @@ def test_promoted_grades_are_matched_in_the_next_exhibit_exactly_and_perceptuall
     grades.confirm(exhibit.id, seqs[0], by=supervisor, seen_version=1)
     store.close()
 
+    _reports_count_grades_beside_list_matches(db, tmp_path)
     verified = run_cli("lists", "promote", "--case", "OP-1", "--list", "local-grades",
                        "--verified-only", "--db", db).stdout  # fmt: skip
     assert "promoted 1 graded items" in verified and "4 new entries" in verified
@@ -111,6 +115,39 @@ def test_promoting_nothing_or_mixed_schemes_is_refused(tmp_path, monkeypatch, co
         if line
     ]
     assert {(x["name"], x["scheme"]) for x in listed if x["name"] == "v"} == {("v", "vics")}
+
+
+def _reports_count_grades_beside_list_matches(db: str, tmp_path) -> None:
+    document = json.loads(run_cli("report", "--case", "OP-1", "--db", db).stdout)
+    schema = json.loads(
+        resources.files("safeguard.triage").joinpath("report.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(document)
+    summary = document["exhibits"][0]
+    assert summary["categories"] == {} and summary["matched_files"] == 0  # lists matched nothing
+    assert summary["graded_images"] == 3 and summary["unknown_images"] == 4
+    grades = summary["examiner_grades"]
+    assert {key: (g["files"], g["verified"], g["unverified"]) for key, g in grades.items()} == {
+        "B": (1, 1, 0), "C": (1, 0, 1), "NP": (1, 0, 1),
+    }  # fmt: skip
+    assert grades["B"]["graded_by"] == ["rev"] and grades["B"]["verified_by"] == ["sup"]
+    assert grades["NP"]["pertinent"] is False
+    assert document["totals"]["examiner_grades"] == grades
+    assert "never counted" in document["legend"]["NP"]
+    run_cli("report", "--case", "OP-1", "--format", "csv", "-o", str(tmp_path / "s.csv"),
+            "--db", db)  # fmt: skip
+    with (tmp_path / "s.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    graded = sorted((r["category"], r["match"], r["graded_by"], r["verified_by"]) for r in rows)
+    assert graded == [
+        ("B", "examiner", "rev", "sup"),
+        ("C", "examiner", "rev", ""),
+        ("NP", "examiner", "rev", ""),
+    ]
+    html = run_cli("report", "--case", "OP-1", "--format", "html", "--db", db).stdout
+    assert "Graded by examiners (not list matches)" in html and "Graded files: 3" in html
 
 
 def _items(store, exhibit_id):

@@ -83,6 +83,7 @@ UK_NAMES = {
     "A": "UK Category A (the most serious, Sentencing Council guideline)",
     "B": "UK Category B",
     "C": "UK Category C (the least serious)",
+    "NP": "Non-pertinent: an examiner's grade of a picture that is not indecent (never counted)",
 }
 
 

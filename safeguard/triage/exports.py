@@ -19,14 +19,16 @@ from safeguard.triage.report import Report
 SCHEDULE_COLUMNS = (
     "exhibit", "location", "allocation", "md5", "sha1", "sha256", "list", "category", "distance",
     "exhibit_status", "exhibit_warnings", "placement", "size", "entry", "scheme", "signal",
-    "match", "pertinent",
+    "match", "pertinent", "graded_by", "graded_at", "verified_by", "via_family",
+    "disputed_category",
 )  # fmt: skip
 CONTEXT_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
 _CARVED_AT = re.compile(r"at byte ([\d,]+)")
 
 
 def write_schedule(report: Report, out: TextIO) -> int:
-    """The item schedule of the report: one row per file and scheme, as counted.
+    """The item schedule of the report: one row per file and scheme, as counted; then one
+    row per file an examiner graded (``match`` ``examiner``, with who graded and confirmed).
 
     Every row carries its exhibit's status and warnings. An exhibit that was not
     fully read and has no matched file still gets one row, with an empty location,
@@ -42,10 +44,12 @@ def write_schedule(report: Report, out: TextIO) -> int:
                 "; ".join(f"{w['level']}: {w['message']}" for w in summary["warnings"])
             ),
         }
-        for row in summary["schedule"]:
+        # List matches first, then what examiners graded (``match`` says which is which).
+        written = [*summary["schedule"], *summary["examiner_schedule"]]
+        for row in written:
             writer.writerow({**{key: _cell(value) for key, value in row.items()}, **state})
-        rows += len(summary["schedule"])
-        if not summary["schedule"] and summary["status"] != "complete":
+        rows += len(written)
+        if not written and summary["status"] != "complete":
             writer.writerow({"exhibit": _cell(summary["exhibit"]), **state})
     return rows
 

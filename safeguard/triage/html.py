@@ -24,6 +24,7 @@ from safeguard.triage.html_parts import (
     STYLE,
     categories_tables,
     chart,
+    examiner_tables,
     key_values,
     listing,
     schedule_table,
@@ -48,6 +49,7 @@ _COUNTS = (
     ("matched_files", "Files matching a graded list"),
     ("unknown_images", "Unknown images"),
     ("unknown_groups", "Unknown families (to review)"),
+    ("graded_images", "Unknown images graded by examiners"),
 )
 
 
@@ -72,6 +74,7 @@ def render(report: Report, *, printable: bool = False) -> str:
         + "<h2>Case totals</h2>"
         + table([(label, f"{document['totals'][key]:,}") for key, label in _COUNTS])
         + categories_tables(document["totals"]["categories"])
+        + examiner_tables(document["totals"]["examiner_grades"], None, printable)
         + _lists(document["lists"])
         + _legend(document["legend"])
         + "".join(_exhibit(section, n, printable) for n, section in enumerate(report.sections))
@@ -183,6 +186,7 @@ def _exhibit(section: ExhibitSection, number: int, printable: bool) -> str:
         + categories_tables(summary["categories"])
         + chart(summary["categories"])
         + schedule_table(summary["schedule"], printable)
+        + examiner_tables(summary["examiner_grades"], summary["examiner_schedule"], printable)
         + _errors(section)
         + _undecodable(section)
         + _families(section)

@@ -153,3 +153,38 @@ def listing(records: list[ItemRecord], total: int, detail: Callable[[ItemRecord]
         if hidden > 0
         else ""
     )
+
+
+def examiner_tables(grades: dict, rows: list[dict] | None, printable: bool) -> str:
+    """What examiners graded, apart from list matches: counts, then (per exhibit) the files."""
+    if not grades:
+        return ""
+    counts = table(
+        [
+            (key, f"{g['files']:,}", f"{g['verified']:,}", f"{g['unverified']:,}",
+             f"{g['via_family']:,}", f"{g['disputed']:,}", ", ".join(g["graded_by"]),
+             ", ".join(g["verified_by"]) or "-")
+            for key, g in grades.items()
+        ],
+        ("Grade", "Files", "Verified", "Not yet verified", "Graded with its family",
+         "Changed by a supervisor", "Graded by", "Verified by"),
+    )  # fmt: skip
+    heading = "<h3>Graded by examiners (not list matches)</h3>"
+    if not rows:
+        return heading + counts
+    files = table(
+        [
+            (r["location"], r["category"], r["graded_by"], r["graded_at"], r["verified_by"] or "-",
+             "yes" if r["via_family"] else "no", r["disputed_category"] or "-")
+            for r in rows
+        ],
+        ("Location", "Grade", "Graded by", "When", "Verified by", "With its family",
+         "Grade replaced"),
+        css="small",
+    )  # fmt: skip
+    opened = " open" if printable else ""
+    return (
+        heading
+        + counts
+        + f"<details{opened}><summary>Graded files: {len(rows):,}</summary>{files}</details>"
+    )

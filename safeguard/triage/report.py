@@ -25,7 +25,9 @@ Counting rules:
   counts distinct SHA-256;
 * ``unknown_images``: decodable images matching no list; ``unknown_groups``: the
   near-duplicate families among them (PDQ within 31, transitively). A family is
-  reviewed once.
+  reviewed once;
+* ``graded_images`` / ``examiner_grades`` / ``examiner_schedule``: what examiners
+  graded (see :mod:`safeguard.triage.graded`), beside list matches, never among them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from safeguard.media.types import EMPTY, WITHOUT_DECODER
 from safeguard.signals import PDQ
 from safeguard.store.cases import Case, Cases, Exhibit
 from safeguard.store.categories import describe
+from safeguard.store.grades import Grade, Grades
 from safeguard.store.items import ExhibitItems, ItemRecord
 from safeguard.store.lists import Store
 from safeguard.triage.counting import (
@@ -51,6 +54,7 @@ from safeguard.triage.counting import (
     schedule_rows,
 )
 from safeguard.triage.families import Families, UnknownPictures
+from safeguard.triage.graded import grade_counts, grade_row
 
 COUNT_KEYS = (
     "files", "images", "videos", "undecodable_images", "empty", "errors", "known_good",
@@ -98,9 +102,13 @@ def case_report(
 def build_report(
     case: Case, exhibits: list[Exhibit], stored: ExhibitItems, *, generated_by: str | None = None
 ) -> Report:
+    grades = Grades(stored.engine)
     sections = [
         summarise(
-            exhibit, stored.items(exhibit.id, thumbnails=False), partial(stored.by_seq, exhibit.id)
+            exhibit,
+            stored.items(exhibit.id, thumbnails=False),
+            partial(stored.by_seq, exhibit.id),
+            grades.of_exhibit(exhibit.id),
         )
         for exhibit in exhibits
     ]
@@ -113,7 +121,8 @@ def build_report(
         "exhibits": summaries,
         "totals": _totals(summaries),
     }
-    document["legend"] = {key: describe(key) for key in document["totals"]["categories"]}
+    shown = {*document["totals"]["categories"], *document["totals"]["examiner_grades"]}
+    document["legend"] = {key: describe(key) for key in sorted(shown)}
     return Report(document, sections)
 
 
@@ -121,10 +130,14 @@ def summarise(
     exhibit: Exhibit,
     records: Iterable[ItemRecord],
     fetch: Callable[[list[int]], list[ItemRecord]],
+    grades: dict[int, Grade] | None = None,
 ) -> ExhibitSection:
-    """An exhibit's counts and schedule from one pass over its items."""
+    """An exhibit's counts and schedules (list matches; examiners' grades) from one pass
+    over its items."""
+    grades = grades or {}
     counts = dict.fromkeys(COUNT_KEYS, 0)
     schedule: list[dict] = []
+    graded: list[dict] = []
     unknown = UnknownPictures()
     section = ExhibitSection(exhibit, {}, fetch)
     source_kind = None
@@ -145,6 +158,8 @@ def summarise(
             section.undecodable.append(record)
         rows = schedule_rows(exhibit.name, record)
         schedule.extend(rows)
+        if record.seq in grades:
+            graded.append(grade_row(exhibit.name, record, grades[record.seq]))
         if not rows:
             if record.matches:
                 counts["known_good"] += 1
@@ -170,6 +185,9 @@ def summarise(
         "lists_used": [{"name": x["name"], "revision": x["revision"]} for x in exhibit.lists_used],
         "matched_files": len({row["location"] for row in schedule if row["pertinent"]}),
         "schedule": schedule,
+        "graded_images": len(graded),
+        "examiner_grades": grade_counts(graded),
+        "examiner_schedule": graded,
     }
     return section
 
@@ -253,9 +271,12 @@ def _totals(summaries: list[dict]) -> dict:
     """The case across its exhibits: counts summed, categories recounted from every row."""
     totals = {key: sum(summary[key] for summary in summaries) for key in COUNT_KEYS}
     rows = [row for summary in summaries for row in summary["schedule"]]
+    graded = [row for summary in summaries for row in summary["examiner_schedule"]]
     return {
         **totals,
         "categories": category_counts(rows),
+        "graded_images": len(graded),
+        "examiner_grades": grade_counts(graded),
         "matched_files": sum(summary["matched_files"] for summary in summaries),
         "unknown_images": sum(summary["unknown_images"] for summary in summaries),
         "unknown_groups": sum(summary["unknown_groups"] for summary in summaries),
