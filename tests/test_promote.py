@@ -102,8 +102,10 @@ def test_promoting_nothing_or_mixed_schemes_is_refused(tmp_path, monkeypatch, co
     reviewer = Reviewers(store.engine).create("rev", Role.REVIEWER, PASSWORD)
     grades = Grades(store.engine)
     grades.grade(exhibit.id, 0, "uk", "A", by=reviewer, seen_version=0)
-    grades.grade(exhibit.id, 1, "vics", "1", by=reviewer, seen_version=0)
+    flags = GradeFlags(series="pier", victim_identified=True, notes="seen 2019")
+    grades.grade(exhibit.id, 1, "vics", "1", by=reviewer, seen_version=0, flags=flags)
     store.close()
+    _the_vics_export_carries_grades_and_flags_and_reimports(db, tmp_path)
     mixed = run_cli("lists", "promote", "--case", "OP-1", "--list", "x", "--db", db, check=False)
     assert mixed.returncode == 2 and "--scheme uk|vics" in mixed.stderr
     only_vics = run_cli("lists", "promote", "--case", "OP-1", "--list", "v", "--scheme", "vics",
@@ -148,6 +150,28 @@ def _reports_count_grades_beside_list_matches(db: str, tmp_path) -> None:
     ]
     html = run_cli("report", "--case", "OP-1", "--format", "html", "--db", db).stdout
     assert "Graded by examiners (not list matches)" in html and "Graded files: 3" in html
+
+
+def _the_vics_export_carries_grades_and_flags_and_reimports(db: str, tmp_path) -> None:
+    run_cli("report", "--case", "OP-1", "--format", "vics", "-o", str(tmp_path / "case.json"),
+            "--db", db)  # fmt: skip
+    media = json.loads((tmp_path / "case.json").read_text())["value"][0]["Media"]
+    by_tags = {tuple(m.get("Tags", [])): m for m in media}
+    uk = by_tags[("UK Category A", "graded by rev")]
+    assert uk["Category"] is None and uk["IsPrecategorized"] == "false"
+    vics = by_tags[("graded by rev",)]
+    assert (vics["Category"], vics["Series"], vics["VictimIdentified"], vics["Comments"]) == (
+        1, "pier", "true", "seen 2019",
+    )  # fmt: skip
+    run_cli("lists", "import", str(tmp_path / "case.json"), "--list", "returned", "--db", db)
+    store = Store.open(db)
+    returned = store.get_list("returned")
+    entries = [e for e in store.iter_entries(returned.id) if e.category is not None]
+    store.close()
+    assert {(e.category, e.series, e.victim_identified, e.notes) for e in entries} == {
+        ("1", "pier", True, "seen 2019"),
+    }
+    assert {e.signal for e in entries} >= {"md5", "sha1", "sha256"}
 
 
 def _items(store, exhibit_id):

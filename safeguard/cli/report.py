@@ -81,9 +81,13 @@ def _render(store, report, report_format: ReportFormat, output: Path | None) -> 
     if report_format is ReportFormat.CSV:
         write_schedule(report, text)
     else:
+        from safeguard.store.grades import Grades
         from safeguard.store.items import ExhibitItems
 
-        items = ExhibitItems(store)
-        exhibits = ((s.exhibit, items.items(s.exhibit.id)) for s in report.sections)
+        items, grades = ExhibitItems(store), Grades(store.engine)
+        exhibits = (
+            (s.exhibit, items.items(s.exhibit.id), grades.of_exhibit(s.exhibit.id))
+            for s in report.sections
+        )
         write_vics_case(report.document["case"], exhibits, text)
     return text.getvalue().encode()

@@ -12,6 +12,7 @@ from safeguard import __version__
 from safeguard.formats.spreadsheets import spreadsheet_safe
 from safeguard.store.cases import Exhibit
 from safeguard.store.categories import SEVERITY, Scheme
+from safeguard.store.grades import Grade
 from safeguard.store.items import ItemRecord, MatchRecord
 from safeguard.triage.counting import ALERT_KINDS
 from safeguard.triage.report import Report
@@ -63,11 +64,14 @@ def _cell(value) -> str | int:
 
 
 def write_vics_case(
-    case: str, exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord]]], out: TextIO
+    case: str,
+    exhibits: Iterable[tuple[Exhibit, Iterable[ItemRecord], dict[int, Grade]]],
+    out: TextIO,
 ) -> int:
-    """A VICS 2.0 case export: one Media per distinct picture or video, one MediaFile per copy."""
+    """A VICS 2.0 case export: one Media per distinct picture or video, one MediaFile per copy;
+    list matches and examiners' grades (with their flags) set its Category and Tags."""
     media: dict[bytes, dict] = {}
-    for exhibit, records in exhibits:
+    for exhibit, records, grades in exhibits:
         for record in records:
             if record.sha256 is None or not (record.type or "").startswith(("image/", "video/")):
                 continue
@@ -75,6 +79,8 @@ def write_vics_case(
             if entry is None:
                 entry = media[record.sha256] = _media(len(media) + 1, record)
             _grade(entry, record.matches)
+            if record.seq in grades:
+                _examiner_grade(entry, grades[record.seq])
             entry["MediaFiles"].append(_media_file(exhibit, record))
     document = {
         "@odata.context": CONTEXT_CASES,
@@ -127,6 +133,28 @@ def _grade(entry: dict, matches: Iterable[MatchRecord]) -> None:
     )
     if uk:
         entry["Tags"] = sorted({*entry.get("Tags", []), *(f"UK Category {c}" for c in uk)})
+
+
+def _examiner_grade(entry: dict, grade: Grade) -> None:
+    """An examiner's grade: a VICS Category (not pre-categorised: a person graded it, no hash
+    set did), or a UK tag; its flags as VICS fields, and who graded and verified it as tags."""
+    if grade.scheme is Scheme.VICS:
+        order = SEVERITY[Scheme.VICS]
+        graded = [c for c in (grade.category, _code(entry["Category"])) if c is not None]
+        entry["Category"] = int(min(graded, key=order.index))
+        tags = []
+    else:
+        tags = ["UK non-pertinent" if not grade.pertinent else f"UK Category {grade.category}"]
+    tags.append(f"graded by {grade.graded_by}")
+    if grade.confirmed_by:
+        tags.append(f"verified by {grade.confirmed_by}")
+    entry["Tags"] = sorted({*entry.get("Tags", []), *tags})
+    if grade.flags.series:
+        entry["Series"] = grade.flags.series
+    if grade.flags.victim_identified is not None:
+        entry["VictimIdentified"] = str(grade.flags.victim_identified).lower()
+    if grade.flags.notes:
+        entry["Comments"] = grade.flags.notes
 
 
 def _code(category: int | None) -> str | None:
