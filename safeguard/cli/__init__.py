@@ -21,6 +21,7 @@ from safeguard.cli import (
     lists,
     match,
     report,
+    review,
     scan,
     serve,
     users,
@@ -79,6 +80,7 @@ app.add_typer(cases.app, name="cases")
 app.add_typer(lists.app, name="lists")
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
+app.command("review")(review.review_command)
 app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(audit.app, name="audit")

@@ -180,6 +180,14 @@ class ExhibitItems:
         """
         yield from self._records(exhibit_id, thumbnails=thumbnails)
 
+    def locators(self, exhibit_id: int) -> dict[int, str]:
+        """Every item's locator by sequence number (no hashes, no thumbnails)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(items.c.seq, items.c.locator).where(items.c.exhibit_id == exhibit_id)
+            )
+            return {row.seq: row.locator for row in rows}
+
     def by_seq(self, exhibit_id: int, seqs: list[int]) -> list[ItemRecord]:
         """The items of an exhibit with these sequence numbers, thumbnails included."""
         found: list[ItemRecord] = []

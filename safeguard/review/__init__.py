@@ -1,0 +1,1 @@
+"""The review workspace: examiners grade unknown pictures in the browser, blurred by default."""

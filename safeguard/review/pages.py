@@ -1,0 +1,115 @@
+"""The review workspace's pages: server-rendered HTML, every value escaped, no third party.
+
+Pictures are only ever shown as the store's review thumbnails (small, greyscale,
+blurred when made), blurred further and kept grey by the page's own settings until
+the reviewer changes them; the script (``review.js``) is served by the workspace
+itself, and the pages' Content-Security-Policy allows nothing else.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from safeguard.review.queue import QueuedFamily
+from safeguard.store.categories import Scheme
+from safeguard.store.reviewers import Reviewer
+
+STYLE = """
+body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#111;background:#fafafa}
+header{display:flex;gap:1em;align-items:center;padding:.5em 1em;background:#1d2b3a;color:#fff}
+header form{margin-left:auto}main{padding:1em}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(var(--side,140px),1fr));gap:.6em}
+.card{border:2px solid #ccc;padding:.3em;background:#fff}.card:focus{outline:3px solid #06c}
+.card img{width:100%;filter:blur(var(--blur,6px)) grayscale(var(--grey,1))}
+.card.graded{border-color:#2a7}.near{color:#a40}.message{color:#a00}
+.keys kbd{border:1px solid #999;border-radius:3px;padding:0 .3em;background:#eee}
+"""
+
+KEYS = {Scheme.UK: {"a": "A", "b": "B", "c": "C", "n": "NP"}, Scheme.VICS: {k: k for k in "12340"}}
+
+
+def page(title: str, body: str, reviewer: Reviewer | None = None, csrf: str = "") -> str:
+    who = ""
+    if reviewer is not None:
+        who = (
+            f"<span>{escape(reviewer.name)} ({escape(str(reviewer.role))})</span>"
+            f"<form method=post action=/logout><input type=hidden name=csrf "
+            f"value='{escape(csrf)}'><button>Log out</button></form>"
+        )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)} - Safeguard review</title>"
+        "<link rel=stylesheet href=/static/review.css></head><body>"
+        f"<header><b>Safeguard review</b>{who}</header><main>{body}</main></body></html>"
+    )
+
+
+def login_page(message: str = "") -> str:
+    shown = f"<p class=message role=alert>{escape(message)}</p>" if message else ""
+    return page(
+        "Log in",
+        "<h1>Log in</h1>" + shown + "<form method=post action=/login>"
+        "<p><label>Name <input name=name autocomplete=username required></label></p>"
+        "<p><label>Password <input name=password type=password "
+        "autocomplete=current-password required></label></p><p><button>Log in</button></p></form>",
+    )
+
+
+def home_page(reviewer: Reviewer, csrf: str, exhibits: list[tuple[str, str, dict]]) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(case)}</td><td><a href='/case/{quote(case)}/{quote(name)}'>"
+        f"{escape(name)}</a></td><td>{counts['files']:,}</td><td>{counts['matched_files']:,}</td>"
+        f"<td>{counts['unknown_images']:,}</td><td>{counts['unknown_groups']:,}</td>"
+        f"<td>{counts['graded_images']:,}</td></tr>"
+        for case, name, counts in exhibits
+    )
+    head = (
+        "<tr><th>Case</th><th>Exhibit</th><th>Files</th><th>Matched by a list (never shown)"
+        "</th><th>Unknown pictures</th><th>Families to review</th><th>Graded</th></tr>"
+    )
+    return page("Cases", f"<h1>Cases</h1><table>{head}{rows}</table>", reviewer, csrf)
+
+
+def grid_page(
+    reviewer: Reviewer,
+    csrf: str,
+    case: str,
+    exhibit: str,
+    scheme: Scheme,
+    queue: list[QueuedFamily],
+    counts: dict,
+) -> str:
+    left = sum(1 for family in queue if family.grade is None)
+    keys = " ".join(f"<kbd>{key}</kbd> {grade}" for key, grade in KEYS[scheme].items())
+    cards = "".join(_card(case, exhibit, family, index) for index, family in enumerate(queue))
+    body = (
+        f"<h1>{escape(case)} / {escape(exhibit)}</h1>"
+        f"<p>{counts['unknown_groups']:,} families of {counts['unknown_images']:,} unknown "
+        f"pictures; <b id=left>{left:,}</b> left to grade. Pictures matched by a list are "
+        "counted, never shown.</p>"
+        f"<p class=keys>Keys: {keys}; with <kbd>Shift</kbd> the whole family; <kbd>u</kbd> undo;"
+        " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous.</p>"
+        "<p><label>Blur <input id=blur type=range min=0 max=20 value=6></label> "
+        "<label><input id=grey type=checkbox checked> Greyscale</label> "
+        "<label>Size <input id=side type=range min=80 max=320 value=140></label></p>"
+        f"<div class=grid id=grid data-case='{escape(case)}' data-exhibit='{escape(exhibit)}' "
+        f"data-scheme='{scheme}' data-csrf='{escape(csrf)}'>{cards}</div>"
+        "<p id=status role=status></p><script src=/static/review.js></script>"
+    )
+    return page(f"{case} / {exhibit}", body, reviewer, csrf)
+
+
+def _card(case: str, exhibit: str, family: QueuedFamily, index: int) -> str:
+    grade = family.grade
+    graded = f"graded {escape(grade.category)} by {escape(grade.graded_by)}" if grade else ""
+    near = "<span class=near>beside list matches</span> " if family.near_matches else ""
+    return (
+        f"<div class='card{' graded' if grade else ''}' tabindex=0 data-index={index} "
+        f"data-seq={family.representative} data-version={grade.version if grade else 0}>"
+        f"<img alt='blurred picture' loading=lazy "
+        f"src='/thumb/{quote(case)}/{quote(exhibit)}/{family.representative}'>"
+        f"<div>{near}{len(family.members)} file(s) <span class=grade>{graded}</span></div></div>"
+    )

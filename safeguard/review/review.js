@@ -1,0 +1,96 @@
+// The review grid: keyboard-first grading, written for this workspace (no library).
+// Each grade is saved by its own request; a refusal (someone graded the picture
+// meanwhile) is shown and nothing is overwritten.
+"use strict";
+(function () {
+  const grid = document.getElementById("grid");
+  if (!grid) return;
+  const status = document.getElementById("status");
+  const scheme = grid.dataset.scheme;
+  const keys = scheme === "uk"
+    ? { a: "A", b: "B", c: "C", n: "NP" }
+    : { 1: "1", 2: "2", 3: "3", 4: "4", 0: "0" };
+  const cards = Array.from(grid.querySelectorAll(".card"));
+  const done = [];  // action ids, newest last, for undo
+  let current = 0;
+
+  function settings() {
+    const root = document.documentElement.style;
+    root.setProperty("--blur", document.getElementById("blur").value + "px");
+    root.setProperty("--grey", document.getElementById("grey").checked ? "1" : "0");
+    root.setProperty("--side", document.getElementById("side").value + "px");
+  }
+  ["blur", "grey", "side"].forEach((id) => document.getElementById(id).addEventListener("input", settings));
+  settings();
+
+  function focus(index) {
+    if (!cards.length) return;
+    current = Math.max(0, Math.min(cards.length - 1, index));
+    cards[current].focus();
+  }
+
+  async function post(path, body) {
+    const answer = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": grid.dataset.csrf },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const payload = await answer.json();
+    if (!answer.ok) throw new Error(payload.detail || answer.statusText);
+    return payload;
+  }
+
+  function show(card, text, version) {
+    card.dataset.version = version;
+    card.classList.toggle("graded", Boolean(text));
+    card.querySelector(".grade").textContent = text;
+  }
+
+  async function grade(card, category, family) {
+    try {
+      const result = await post("/api/grade", {
+        case: grid.dataset.case, exhibit: grid.dataset.exhibit, seq: Number(card.dataset.seq),
+        scheme: scheme, category: category, family: family,
+        seen_version: Number(card.dataset.version),
+      });
+      done.push({ action: result.action_id, card: card, before: card.dataset.version });
+      show(card, "graded " + category + (family ? " (family)" : ""), result.version);
+      status.textContent = "Saved: " + result.changed.length + " picture(s) graded " + category;
+      focus(current + 1);
+    } catch (error) {
+      status.textContent = "Not saved: " + error.message;
+    }
+  }
+
+  async function undo() {
+    const last = done.pop();
+    if (!last) return;
+    try {
+      await post("/api/undo", { action_id: last.action });
+      show(last.card, "", Number(last.before));
+      status.textContent = "Undone";
+      focus(cards.indexOf(last.card));
+    } catch (error) {
+      status.textContent = "Not undone: " + error.message;
+    }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.tagName === "INPUT") return;
+    // Digits by their physical key: with Shift held, event.key is "!" on many layouts.
+    const key = event.code.startsWith("Digit") ? event.code.slice(5) : event.key.toLowerCase();
+    if (key in keys) {
+      event.preventDefault();
+      grade(cards[current], keys[key], event.shiftKey);
+    } else if (key === "u") {
+      undo();
+    } else if (key === "s" || key === "arrowright" || key === "j") {
+      focus(current + 1);
+    } else if (key === "arrowleft" || key === "k") {
+      focus(current - 1);
+    }
+  });
+  cards.forEach((card, index) => card.addEventListener("click", () => focus(index)));
+  focus(0);
+})();

@@ -1,0 +1,150 @@
+"""The review workspace over HTTP: sessions, CSRF, roles, exposure, grading and undo."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from safeguard.review.app import COOKIE, create_review_app
+from safeguard.store import Store
+from safeguard.store.audit import AuditLog
+from safeguard.store.reviewers import MAX_FAILURES, Reviewers, Role
+
+from conftest import run_cli
+from review_case import PASSWORD, build_review_case
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory, corpus):
+    return build_review_case(tmp_path_factory.mktemp("review"), corpus)
+
+
+@pytest.fixture
+def workspace(scanned):
+    db, matched = scanned
+    store = Store.open(db)
+    with TestClient(create_review_app(store), base_url="http://127.0.0.1:8100") as client:
+        yield client, store, matched
+    store.close()
+
+
+def _log_in(client, name: str) -> str:
+    answer = client.post("/login", data={"name": name, "password": PASSWORD},
+                         follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 303
+    return answer.headers["set-cookie"]
+
+
+def _cards(html: str) -> list[tuple[int, int]]:
+    """(representative, family size) of each card of the grid."""
+    cards = html.split("<div class='card")[1:]
+    return [
+        (int(re.search(r"data-seq=(\d+)", card).group(1)),
+         int(re.search(r"(\d+) file\(s\)", card).group(1)))
+        for card in cards
+    ]  # fmt: skip
+
+
+def _grid(client) -> tuple[str, str]:
+    html = client.get("/case/OP-1/E1").text
+    return html, re.search(r"data-csrf='([^']+)'", html).group(1)
+
+
+def test_the_session_cookie_is_httponly_and_strict_and_pages_forbid_other_sources(workspace):
+    client, _, _ = workspace
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    cookie = _log_in(client, "reviewer")
+    assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # loopback, no TLS in front
+    home = client.get("/")
+    assert "OP-1" in home.text and home.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in home.headers["content-security-policy"]
+
+
+def test_a_list_graded_picture_is_never_sent_not_even_blurred(workspace):
+    client, _, matched = workspace
+    _log_in(client, "reviewer")
+    html, _ = _grid(client)
+    shown = [int(seq) for seq in re.findall(r"/thumb/OP-1/E1/(\d+)", html)]
+    assert shown and matched not in shown
+    assert "3 families of 4 unknown pictures" in html
+    assert client.get(f"/thumb/OP-1/E1/{matched}").status_code == 404
+    picture = client.get(f"/thumb/OP-1/E1/{shown[0]}")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert picture.headers["cache-control"] == "no-store"
+
+
+def test_grading_needs_the_sessions_csrf_token_and_this_origin(workspace):
+    client, store, _ = workspace
+    _log_in(client, "reviewer")
+    html, csrf = _grid(client)
+    seq = int(re.search(r"data-seq=(\d+)", html).group(1))
+    body = {"case": "OP-1", "exhibit": "E1", "seq": seq, "scheme": "uk", "category": "B",
+            "seen_version": 0}  # fmt: skip
+    assert client.post("/api/grade", json=body).status_code == 403
+    assert (
+        client.post("/api/grade", json=body, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    )
+    foreign = {"X-CSRF-Token": csrf, "Origin": "http://evil.example"}
+    assert client.post("/api/grade", json=body, headers=foreign).status_code == 403
+    done = client.post("/api/grade", json=body, headers={"X-CSRF-Token": csrf})
+    assert done.status_code == 200 and done.json()["changed"] == [seq]
+    again = client.post("/api/grade", json=body, headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 409 and "graded meanwhile by reviewer" in again.json()["detail"]
+    undone = client.post("/api/undo", json={"action_id": done.json()["action_id"]},
+                         headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert undone.status_code == 200
+    events = [(r.actor, r.event) for r in AuditLog(store.engine).records()]
+    assert ("reviewer:reviewer", "grade.set") in events and (
+        "reviewer:reviewer",
+        "grade.undo",
+    ) in events
+
+
+def test_a_family_is_graded_with_one_request(workspace):
+    client, _, _ = workspace
+    _log_in(client, "supervisor")
+    html, csrf = _grid(client)
+    seq = next(seq for seq, size in _cards(html) if size == 2)
+    body = {"case": "OP-1", "exhibit": "E1", "seq": seq, "scheme": "uk", "category": "C",
+            "seen_version": 0, "family": True}  # fmt: skip
+    done = client.post("/api/grade", json=body, headers={"X-CSRF-Token": csrf}).json()
+    assert len(done["changed"]) == 2
+    assert "graded C by supervisor" in client.get("/case/OP-1/E1").text
+    client.post("/api/undo", json={"action_id": done["action_id"]}, headers={"X-CSRF-Token": csrf})
+
+
+def test_a_viewer_sees_counts_only_and_a_limited_account_only_its_cases(workspace):
+    client, _, _ = workspace
+    _log_in(client, "viewer")
+    page = client.get("/case/OP-1/E1").text
+    assert "Counts only" in page and "<img" not in page and "/thumb/" not in page
+    assert client.get("/thumb/OP-1/E1/1").status_code == 403
+    client.cookies.clear()
+    _log_in(client, "limited")
+    assert client.get("/case/OP-1/E1").status_code == 403
+    assert "OP-1" not in client.get("/").text
+
+
+def test_wrong_passwords_lock_out_and_logout_ends_the_session(workspace):
+    client, store, _ = workspace
+    for _ in range(MAX_FAILURES):
+        refused = client.post("/login", data={"name": "lockme", "password": "wrong password!"})
+        assert refused.status_code == 401 and "wrong name or password" in refused.text
+    Reviewers(store.engine).create("lockme2", Role.REVIEWER, PASSWORD)
+    for _ in range(MAX_FAILURES):
+        client.post("/login", data={"name": "lockme2", "password": "wrong password!"})
+    locked = client.post("/login", data={"name": "lockme2", "password": PASSWORD})
+    assert locked.status_code == 401 and "locked until" in locked.text
+    _log_in(client, "reviewer")
+    _, csrf = _grid(client)
+    assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert client.get("/case/OP-1/E1", follow_redirects=False).status_code == 303
+
+
+def test_the_workspace_listens_on_loopback_unless_told_otherwise(scanned):
+    db, _ = scanned
+    refused = run_cli("review", "--host", "0.0.0.0", "--db", db, check=False)
+    assert refused.returncode == 2 and "--allow-remote" in refused.stderr

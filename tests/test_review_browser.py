@@ -1,0 +1,115 @@
+"""The review grid in a real Chromium: keyboard grading, a family in one key, undo, the
+blur, and a list-graded picture never fetched (from the browser's own network log)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from safeguard.review.app import create_review_app
+from safeguard.store import Store
+
+from conftest import IN_CI, free_port
+from review_case import PASSWORD, build_review_case
+
+
+def _browser():
+    missing = [tool for tool in ("chromium", "chromedriver") if shutil.which(tool) is None]
+    try:
+        from selenium import webdriver
+    except ImportError:
+        missing.append("selenium (the [test] extra)")
+    if missing:
+        reason = f"needs {', '.join(missing)}"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: missing tools fail instead of skipping)")
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    return webdriver.Chrome(options=options, service=service)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, corpus):
+    db, matched = build_review_case(tmp_path_factory.mktemp("browser"), corpus)
+    store = Store.open(db)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_review_app(store), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", matched
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def _wait_for(condition, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("the page did not get there in time")
+
+
+@pytest.mark.slow
+def test_grading_by_keyboard_in_chromium(served, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    base, matched = served
+    browser = _browser()
+    try:
+        browser.get(f"{base}/login")
+        browser.find_element(By.NAME, "name").send_keys("reviewer")
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+        _wait_for(lambda: "Cases" in browser.title)
+        browser.get(f"{base}/case/OP-1/E1")
+        status = browser.find_element(By.ID, "status")
+        cards = browser.find_elements(By.CSS_SELECTOR, ".card")
+        assert len(cards) == 3  # four unknown pictures, two of them one family
+        picture = cards[0].find_element(By.TAG_NAME, "img")
+        shown = picture.value_of_css_property("filter")
+        assert "blur(6px)" in shown and "grayscale(1)" in shown
+        browser.save_screenshot(str(tmp_path / "grid.png"))
+
+        ActionChains(browser).send_keys("b").perform()
+        _wait_for(lambda: status.text.startswith("Saved: 1 picture(s) graded B"))
+        assert cards[0].find_element(By.CLASS_NAME, "grade").text == "graded B"
+        ActionChains(browser).send_keys("u").perform()
+        _wait_for(lambda: status.text == "Undone")
+        assert cards[0].find_element(By.CLASS_NAME, "grade").text == ""
+
+        family = next(i for i, card in enumerate(cards) if "2 file(s)" in card.text)
+        cards[family].click()
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys("c").key_up(Keys.SHIFT).perform()
+        _wait_for(lambda: status.text.startswith("Saved: 2 picture(s) graded C"))
+        browser.refresh()
+        assert (
+            "graded C by reviewer" in browser.find_elements(By.CSS_SELECTOR, ".card")[family].text
+        )
+
+        fetched = [
+            json.loads(entry["message"])["message"]["params"]["request"]["url"]
+            for entry in browser.get_log("performance")
+            if '"Network.requestWillBeSent"' in entry["message"]
+        ]
+        thumbnails = [url for url in fetched if "/thumb/" in url]
+        assert thumbnails and not any(url.endswith(f"/{matched}") for url in thumbnails)
+        assert all(url.startswith(base) for url in fetched)  # nothing from anywhere else
+    finally:
+        browser.quit()
