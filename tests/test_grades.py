@@ -94,6 +94,20 @@ def test_a_supervisor_confirms_or_changes_and_the_disagreement_is_kept(desk, sto
         grades.confirm(exhibit, 0, by=reviewer, seen_version=2)
 
 
+def test_confirming_a_representative_confirms_the_family_graded_with_it(desk):
+    grades, exhibit, people = desk
+    reviewer, supervisor = people[Role.REVIEWER], people[Role.SUPERVISOR]
+    grades.grade(exhibit, 3, "uk", "A", by=reviewer, seen_version=0)  # on its own
+    grades.grade(exhibit, 0, "uk", "C", by=reviewer, seen_version=0, family=[1, 2, 3])
+    action = grades.confirm(exhibit, 0, by=supervisor, seen_version=1, category="B")
+    assert sorted(action.changed) == [0, 1, 2]
+    graded = grades.of_exhibit(exhibit)
+    assert {seq: (g.category, g.confirmed_by) for seq, g in graded.items()} == {
+        0: ("B", "supervisor"), 1: ("B", "supervisor"), 2: ("B", "supervisor"), 3: ("A", None),
+    }  # fmt: skip
+    assert graded[1].disputed_category == "C"
+
+
 def test_viewers_list_matches_and_unknown_grades_are_refused(desk):
     grades, exhibit, people = desk
     with pytest.raises(UsageError, match="a viewer may not"):

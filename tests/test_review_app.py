@@ -148,3 +148,28 @@ def test_the_workspace_listens_on_loopback_unless_told_otherwise(scanned):
     db, _ = scanned
     refused = run_cli("review", "--host", "0.0.0.0", "--db", db, check=False)
     assert refused.returncode == 2 and "--allow-remote" in refused.stderr
+
+
+def test_a_supervisor_confirms_or_changes_and_disagreements_are_listed(workspace):
+    client, _, _ = workspace
+    _log_in(client, "reviewer")
+    html, csrf = _grid(client)
+    seq = _cards(html)[0][0]
+    body = {"case": "OP-1", "exhibit": "E1", "seq": seq, "scheme": "uk", "category": "B",
+            "seen_version": 0}  # fmt: skip
+    graded = client.post("/api/grade", json=body, headers={"X-CSRF-Token": csrf}).json()
+    assert client.get("/case/OP-1/E1/confirm").status_code == 403  # a reviewer's own grade
+    client.cookies.clear()
+    _log_in(client, "supervisor")
+    page = client.get("/case/OP-1/E1/confirm").text
+    supervisor_csrf = re.search(r"data-csrf='([^']+)'", page).group(1)
+    assert f"data-seq={seq} data-version={graded['version']}" in page and "unconfirmed" in page
+    change = {"case": "OP-1", "exhibit": "E1", "seq": seq, "seen_version": graded["version"],
+              "category": "A"}  # fmt: skip
+    stale = {**change, "seen_version": graded["version"] + 5}
+    assert client.post("/api/confirm", json=stale,
+                       headers={"X-CSRF-Token": supervisor_csrf}).status_code == 409  # fmt: skip
+    changed = client.post("/api/confirm", json=change, headers={"X-CSRF-Token": supervisor_csrf})
+    assert changed.status_code == 200
+    page = client.get("/case/OP-1/E1/confirm").text
+    assert f"item {seq}: B by reviewer, changed to A by supervisor" in page

@@ -99,9 +99,8 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         ActionChains(browser).key_down(Keys.SHIFT).send_keys("c").key_up(Keys.SHIFT).perform()
         _wait_for(lambda: status.text.startswith("Saved: 2 picture(s) graded C"))
         browser.refresh()
-        assert (
-            "graded C by reviewer" in browser.find_elements(By.CSS_SELECTOR, ".card")[family].text
-        )
+        after = [card.text for card in browser.find_elements(By.CSS_SELECTOR, ".card")]
+        assert "graded C by reviewer" in after[-1]  # graded families go after those still to do
 
         fetched = [
             json.loads(entry["message"])["message"]["params"]["request"]["url"]
@@ -111,5 +110,19 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         thumbnails = [url for url in fetched if "/thumb/" in url]
         assert thumbnails and not any(url.endswith(f"/{matched}") for url in thumbnails)
         assert all(url.startswith(base) for url in fetched)  # nothing from anywhere else
+
+        browser.find_element(By.CSS_SELECTOR, "header button").click()  # log out
+        _wait_for(lambda: "Log in" in browser.title)
+        browser.find_element(By.NAME, "name").send_keys("supervisor")
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+        _wait_for(lambda: "Cases" in browser.title)
+        browser.get(f"{base}/case/OP-1/E1/confirm")
+        status = browser.find_element(By.ID, "status")
+        ActionChains(browser).send_keys("y").perform()
+        _wait_for(lambda: status.text == "Confirmed")
+        ActionChains(browser).send_keys("a").perform()  # then changed: C stays as a disagreement
+        _wait_for(lambda: status.text == "Changed to A")
+        browser.refresh()
+        assert "changed to A by supervisor" in browser.find_element(By.ID, "disagreements").text
     finally:
         browser.quit()

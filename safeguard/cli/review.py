@@ -26,7 +26,8 @@ def review_command(
     """Serve the review workspace: grade unknown pictures, blurred by default."""
     import uvicorn
 
-    from safeguard.review.app import ReviewSettings, create_review_app
+    from safeguard.review.app import create_review_app
+    from safeguard.review.desk import ReviewSettings
 
     if not _loopback(host):
         if not allow_remote:

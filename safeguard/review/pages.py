@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from safeguard.review.queue import QueuedFamily
 from safeguard.store.categories import Scheme
+from safeguard.store.grades import Grade
 from safeguard.store.reviewers import Reviewer
 
 STYLE = """
@@ -27,6 +28,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;tex
 .keys kbd{border:1px solid #999;border-radius:3px;padding:0 .3em;background:#eee}
 """
 
+PAGE_SIZE = 100  # families a grid page shows
 KEYS = {Scheme.UK: {"a": "A", "b": "B", "c": "C", "n": "NP"}, Scheme.VICS: {k: k for k in "12340"}}
 
 
@@ -81,10 +83,22 @@ def grid_page(
     scheme: Scheme,
     queue: list[QueuedFamily],
     counts: dict,
+    page_number: int = 0,
 ) -> str:
+    """One page of the queue: families still to grade first (in priority order), then the
+    graded ones; PAGE_SIZE a page, so a grid of ten thousand families opens at once."""
     left = sum(1 for family in queue if family.grade is None)
+    ordered = sorted(queue, key=lambda family: family.grade is not None)  # stable: priority kept
+    shown = ordered[page_number * PAGE_SIZE : (page_number + 1) * PAGE_SIZE]
     keys = " ".join(f"<kbd>{key}</kbd> {grade}" for key, grade in KEYS[scheme].items())
-    cards = "".join(_card(case, exhibit, family, index) for index, family in enumerate(queue))
+    cards = "".join(_card(case, exhibit, family, index) for index, family in enumerate(shown))
+    here = f"/case/{quote(case)}/{quote(exhibit)}?scheme={scheme}&amp;page="
+    pages = [
+        f"<a href='{here}{page_number - 1}'>previous page</a>" if page_number else "",
+        f"<a href='{here}{page_number + 1}'>next page</a>"
+        if (page_number + 1) * PAGE_SIZE < len(ordered)
+        else "",
+    ]
     body = (
         f"<h1>{escape(case)} / {escape(exhibit)}</h1>"
         f"<p>{counts['unknown_groups']:,} families of {counts['unknown_images']:,} unknown "
@@ -92,14 +106,77 @@ def grid_page(
         "counted, never shown.</p>"
         f"<p class=keys>Keys: {keys}; with <kbd>Shift</kbd> the whole family; <kbd>u</kbd> undo;"
         " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous.</p>"
+        + _grid(case, exhibit, scheme, csrf, "grade", cards)
+        + f"<p>{' '.join(link for link in pages if link)}</p>"
+    )
+    return page(f"{case} / {exhibit}", body, reviewer, csrf)
+
+
+def counts_page(
+    reviewer: Reviewer, csrf: str, case: str, exhibit: str, counts: dict, graded: int
+) -> str:
+    """What a viewer sees of an exhibit: numbers, never a picture."""
+    rows = [
+        ("Files", counts["files"]),
+        ("Matched by a list (never shown)", counts["matched_files"]),
+        ("Unknown pictures", counts["unknown_images"]),
+        ("Families to review", counts["unknown_groups"]),
+        ("Graded by examiners", graded),
+    ]
+    table = "".join(f"<tr><td>{label}</td><td>{value:,}</td></tr>" for label, value in rows)
+    body = f"<h1>{escape(case)} / {escape(exhibit)}</h1><p>Counts only.</p><table>{table}</table>"
+    return page(f"{case} / {exhibit}", body, reviewer, csrf)
+
+
+def confirm_page(
+    reviewer: Reviewer, csrf: str, case: str, exhibit: str, graded: dict[int, Grade]
+) -> str:
+    """A supervisor's second opinions: every grade made directly, unconfirmed first;
+    the grades a supervisor changed listed as disagreements."""
+    direct = sorted(
+        (grade for grade in graded.values() if grade.via_seq is None),
+        key=lambda grade: (grade.confirmed_by is not None, grade.seq),
+    )
+    scheme = direct[0].scheme if direct else Scheme.UK
+    disputed = "".join(
+        f"<li>item {g.seq}: {escape(g.disputed_category or '')} by {escape(g.graded_by)}, "
+        f"changed to {escape(g.category)} by {escape(g.confirmed_by or '')}</li>"
+        for g in graded.values()
+        if g.disputed_category
+    )
+    cards = "".join(_confirm_card(case, exhibit, grade, i) for i, grade in enumerate(direct))
+    left = sum(1 for grade in direct if grade.confirmed_by is None)
+    body = (
+        f"<h1>Second opinions: {escape(case)} / {escape(exhibit)}</h1>"
+        f"<p><b id=left>{left:,}</b> grades to confirm. Keys: <kbd>y</kbd> confirm; a grade "
+        "key changes it (the first grade is kept as a disagreement).</p>"
+        f"<h2>Disagreements</h2><ul id=disagreements>{disputed or '<li>none</li>'}</ul>"
+        + _grid(case, exhibit, scheme, csrf, "confirm", cards)
+    )
+    return page(f"Second opinions {case} / {exhibit}", body, reviewer, csrf)
+
+
+def _grid(case: str, exhibit: str, scheme: Scheme, csrf: str, mode: str, cards: str) -> str:
+    return (
         "<p><label>Blur <input id=blur type=range min=0 max=20 value=6></label> "
         "<label><input id=grey type=checkbox checked> Greyscale</label> "
         "<label>Size <input id=side type=range min=80 max=320 value=140></label></p>"
         f"<div class=grid id=grid data-case='{escape(case)}' data-exhibit='{escape(exhibit)}' "
-        f"data-scheme='{scheme}' data-csrf='{escape(csrf)}'>{cards}</div>"
+        f"data-scheme='{scheme}' data-mode='{mode}' data-csrf='{escape(csrf)}'>{cards}</div>"
         "<p id=status role=status></p><script src=/static/review.js></script>"
     )
-    return page(f"{case} / {exhibit}", body, reviewer, csrf)
+
+
+def _confirm_card(case: str, exhibit: str, grade: Grade, index: int) -> str:
+    state = f"confirmed by {escape(grade.confirmed_by)}" if grade.confirmed_by else "unconfirmed"
+    return (
+        f"<div class='card{' graded' if grade.confirmed_by else ''}' tabindex=0 "
+        f"data-index={index} data-seq={grade.seq} data-version={grade.version}>"
+        f"<img alt='blurred picture' loading=lazy "
+        f"src='/thumb/{quote(case)}/{quote(exhibit)}/{grade.seq}'>"
+        f"<div>{escape(grade.category)} by {escape(grade.graded_by)} "
+        f"<span class=grade>{state}</span></div></div>"
+    )
 
 
 def _card(case: str, exhibit: str, family: QueuedFamily, index: int) -> str:

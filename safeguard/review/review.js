@@ -7,6 +7,7 @@
   if (!grid) return;
   const status = document.getElementById("status");
   const scheme = grid.dataset.scheme;
+  const confirming = grid.dataset.mode === "confirm";  // a supervisor's second opinions
   const keys = scheme === "uk"
     ? { a: "A", b: "B", c: "C", n: "NP" }
     : { 1: "1", 2: "2", 3: "3", 4: "4", 0: "0" };
@@ -63,6 +64,20 @@
     }
   }
 
+  async function confirm(card, category) {
+    try {
+      const result = await post("/api/confirm", {
+        case: grid.dataset.case, exhibit: grid.dataset.exhibit, seq: Number(card.dataset.seq),
+        seen_version: Number(card.dataset.version), category: category,
+      });
+      show(card, category ? "changed to " + category : "confirmed", result.version);
+      status.textContent = category ? "Changed to " + category : "Confirmed";
+      focus(current + 1);
+    } catch (error) {
+      status.textContent = "Not saved: " + error.message;
+    }
+  }
+
   async function undo() {
     const last = done.pop();
     if (!last) return;
@@ -80,10 +95,13 @@
     if (event.target.tagName === "INPUT") return;
     // Digits by their physical key: with Shift held, event.key is "!" on many layouts.
     const key = event.code.startsWith("Digit") ? event.code.slice(5) : event.key.toLowerCase();
-    if (key in keys) {
+    if (confirming && key === "y") {
+      confirm(cards[current], null);
+    } else if (key in keys) {
       event.preventDefault();
-      grade(cards[current], keys[key], event.shiftKey);
-    } else if (key === "u") {
+      if (confirming) confirm(cards[current], keys[key]);
+      else grade(cards[current], keys[key], event.shiftKey);
+    } else if (key === "u" && !confirming) {
       undo();
     } else if (key === "s" || key === "arrowright" || key === "j") {
       focus(current + 1);

@@ -146,7 +146,8 @@ class Grades:
         audit: Audit = None,
     ) -> GradingAction:
         """A supervisor's second opinion: the grade stands, or becomes ``category`` with the
-        replaced grade kept as the disagreement."""
+        replaced grade kept as the disagreement. The family members graded with this
+        picture (and not confirmed on their own) follow it in the same action."""
         _require_role(by, Role.SUPERVISOR)
         now, action_id = datetime.now(UTC), secrets.token_hex(16)
         with self.engine.begin() as connection:
@@ -157,12 +158,19 @@ class Grades:
             scheme = Scheme(before["scheme"])
             if category is not None and category not in GRADES[scheme]:
                 raise UsageError(f"{scheme} grades are {', '.join(GRADES[scheme])}")
-            after = {**before, "version": before["version"] + 1}
-            after.update(confirmed_by=by.name, confirmed_at=now.isoformat())
-            if category is not None and category != before["category"]:
-                after.update(category=category, disputed_category=before["category"])
-            _write(connection, action_id, "confirm", by.name, now, before, after)
-            action = GradingAction(action_id, (seq,))
+            followers = connection.execute(
+                select(grades).where(
+                    grades.c.via_item_id == item_id, grades.c.confirmed_by.is_(None)
+                )
+            ).all()
+            for earlier in [before, *(_as_json(row) for row in followers)]:
+                after = {**earlier, "version": earlier["version"] + 1}
+                after.update(confirmed_by=by.name, confirmed_at=now.isoformat())
+                if category is not None and category != earlier["category"]:
+                    after.update(category=category, disputed_category=earlier["category"])
+                _write(connection, action_id, "confirm", by.name, now, earlier, after)
+            changed = (seq, *_seqs(connection, [row.item_id for row in followers]).values())
+            action = GradingAction(action_id, changed)
             audited(connection, audit, action)
         return action
 
@@ -195,6 +203,16 @@ class Grades:
             action = GradingAction(undo_id, tuple(seqs[row.item_id] for row in done))
             audited(connection, audit, action)
         return action
+
+    def version(self, exhibit_id: int, seq: int) -> int:
+        """The item's grade version now (0: ungraded): what the next change must have seen."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(grades.c.version)
+                .join(items, items.c.id == grades.c.item_id)
+                .where(items.c.exhibit_id == exhibit_id, items.c.seq == seq)
+            ).first()
+        return found[0] if found else 0
 
     def of_exhibit(self, exhibit_id: int) -> dict[int, Grade]:
         """Every grade of an exhibit, by the item's sequence number."""
