@@ -7,7 +7,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from safeguard.review.app import COOKIE, create_review_app
+from safeguard.review.app import create_review_app
+from safeguard.review.desk import COOKIE, ReviewSettings
 from safeguard.store import Store
 from safeguard.store.audit import AuditLog
 from safeguard.store.reviewers import MAX_FAILURES, Reviewers, Role
@@ -173,3 +174,39 @@ def test_a_supervisor_confirms_or_changes_and_disagreements_are_listed(workspace
     assert changed.status_code == 200
     page = client.get("/case/OP-1/E1/confirm").text
     assert f"item {seq}: B by reviewer, changed to A by supervisor" in page
+
+
+def test_every_picture_shown_is_counted_against_the_reviewer_and_the_exhibit(scanned):
+    db, _ = scanned
+    store = Store.open(db)
+    app = create_review_app(store, ReviewSettings(break_minutes=20))
+    with TestClient(app, base_url="http://127.0.0.1:8100") as client:
+        _log_in(client, "reviewer")
+        html, _ = _grid(client)
+        assert "data-break-minutes='20'" in html and "take a break" in html
+
+        def counted() -> tuple[int, int]:
+            exposure = client.get("/case/OP-1/E1/exposure").text
+            today = client.get("/today").text
+            seen = re.search(r"Pictures a person was shown</td><td>(\d+)", exposure)[1]
+            views = re.search(r"<td>reviewer</td><td>\d+</td><td>(\d+)</td>", today)[1]
+            return int(seen), int(views)
+
+        shown = [seq for seq, _ in _cards(html)][:2]
+        for seq in shown:
+            client.get(f"/thumb/OP-1/E1/{seq}")
+        seen, views = counted()
+        assert seen >= 2
+        for seq in shown:  # the same pictures again: more views, no more pictures
+            client.get(f"/thumb/OP-1/E1/{seq}")
+        assert counted() == (seen, views + 2)
+        exposure = client.get("/case/OP-1/E1/exposure").text
+        assert "Matched by a list (never shown)</td><td>1<" in exposure
+        assert "within the goal" in exposure
+        today = client.get("/today").text
+        assert re.search(r"<td>reviewer</td><td>\d+</td><td>\d+</td>", today)
+        assert "<td>supervisor</td>" not in today  # a reviewer sees only their own day
+        client.cookies.clear()
+        _log_in(client, "supervisor")
+        assert "<td>reviewer</td>" in client.get("/today").text  # a supervisor sees the team
+    store.close()

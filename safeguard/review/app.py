@@ -14,6 +14,7 @@ with ``Cache-Control: no-store``. Every grade is written with its audit record
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from safeguard.review.pages import (
     STYLE,
     confirm_page,
     counts_page,
+    dashboard_page,
+    day_page,
     grid_page,
     home_page,
     login_page,
@@ -124,7 +127,7 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
         queue = review_queue(section, desk.items.locators(chosen.id), grades)
         return grid_page(
             session.reviewer, session.csrf, case, exhibit, scheme, queue, section.summary,
-            max(page, 0),
+            max(page, 0), settings.break_minutes,
         )  # fmt: skip
 
     @app.get("/case/{case}/{exhibit}/confirm", response_class=HTMLResponse)
@@ -136,18 +139,46 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
             raise HTTPException(403, "second opinions are a supervisor's")
         chosen = desk.opened(session, case, exhibit)
         graded = desk.grades.of_exhibit(chosen.id)
-        return confirm_page(session.reviewer, session.csrf, case, exhibit, graded)
+        return confirm_page(
+            session.reviewer, session.csrf, case, exhibit, graded, settings.break_minutes
+        )
+
+    @app.get("/case/{case}/{exhibit}/exposure", response_class=HTMLResponse)
+    def exposure_view(request: Request, case: str, exhibit: str):
+        session = desk.session_of(request)
+        if session is None:
+            return RedirectResponse("/login", 303)
+        chosen = desk.opened(session, case, exhibit)
+        graded = desk.grades.of_exhibit(chosen.id).values()
+        exposure = {
+            "via_family": sum(1 for grade in graded if grade.via_seq is not None),
+            "seen": desk.exposure.pictures_seen(chosen.id),
+        }
+        summary = desk.section(chosen).summary
+        return dashboard_page(session.reviewer, session.csrf, case, exhibit, summary, exposure)
+
+    @app.get("/today", response_class=HTMLResponse)
+    def today(request: Request):
+        session = desk.session_of(request)
+        if session is None:
+            return RedirectResponse("/login", 303)
+        mine = session.reviewer.role is not Role.SUPERVISOR
+        names = [session.reviewer.name] if mine else None
+        summaries = desk.exposure.day(datetime.now(UTC).date(), names)
+        return day_page(session.reviewer, session.csrf, summaries)
 
     @app.get("/thumb/{case}/{exhibit}/{seq}")
     def thumbnail(request: Request, case: str, exhibit: str, seq: int) -> Response:
         session = desk.viewer(request)
         if not session.reviewer.sees_pictures:
             raise HTTPException(403, "a viewer sees counts only")
-        found = desk.items.by_seq(desk.opened(session, case, exhibit).id, [seq])
+        chosen = desk.opened(session, case, exhibit)
+        found = desk.items.by_seq(chosen.id, [seq])
         if not found or not found[0].thumbnail:
             raise HTTPException(404, "no picture to show")
         if any(match.list_kind in ALERT_KINDS for match in found[0].matches):
             raise HTTPException(404, "a picture a list grades is never shown")
+        desk.exposure.record_view(session.reviewer.name, chosen.id, seq)
         return Response(found[0].thumbnail, media_type="image/jpeg")
 
     add_api(app, desk)

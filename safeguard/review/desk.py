@@ -19,6 +19,7 @@ from safeguard.errors import UsageError
 from safeguard.store import Store
 from safeguard.store.audit import AuditEvent
 from safeguard.store.cases import Cases, Exhibit
+from safeguard.store.exposure import Exposure
 from safeguard.store.grades import Grades
 from safeguard.store.items import ExhibitItems
 from safeguard.store.reviewers import IDLE_TIMEOUT, Reviewers, Session
@@ -32,6 +33,7 @@ COOKIE = "safeguard_review"
 class ReviewSettings:
     idle: timedelta = IDLE_TIMEOUT
     secure_cookies: bool = False  # served over TLS (by a proxy in front)
+    break_minutes: int = 45  # of reviewing, before the page suggests a break
 
 
 class Desk:
@@ -39,6 +41,7 @@ class Desk:
         self.settings = settings
         self.accounts, self.grades = Reviewers(store.engine), Grades(store.engine)
         self.cases, self.items = Cases(store), ExhibitItems(store)
+        self.exposure = Exposure(store.engine)
         self._engine = store.engine
         self._sections: dict[int, tuple[tuple, ExhibitSection]] = {}
 

@@ -19,7 +19,7 @@ from safeguard.store.reviewers import Reviewer
 STYLE = """
 body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#111;background:#fafafa}
 header{display:flex;gap:1em;align-items:center;padding:.5em 1em;background:#1d2b3a;color:#fff}
-header form{margin-left:auto}main{padding:1em}
+header form{margin-left:auto}header a{color:#fff}main{padding:1em}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(var(--side,140px),1fr));gap:.6em}
 .card{border:2px solid #ccc;padding:.3em;background:#fff}.card:focus{outline:3px solid #06c}
@@ -45,8 +45,15 @@ def page(title: str, body: str, reviewer: Reviewer | None = None, csrf: str = ""
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{escape(title)} - Safeguard review</title>"
         "<link rel=stylesheet href=/static/review.css></head><body>"
-        f"<header><b>Safeguard review</b>{who}</header><main>{body}</main></body></html>"
+        f"<header><b>Safeguard review</b>{_nav(reviewer)}{who}</header><main>{body}</main>"
+        "</body></html>"
     )
+
+
+def _nav(reviewer: Reviewer | None) -> str:
+    if reviewer is None:
+        return ""
+    return "<nav><a href=/>Cases</a> <a href=/today>Today</a></nav>"
 
 
 def login_page(message: str = "") -> str:
@@ -84,6 +91,7 @@ def grid_page(
     queue: list[QueuedFamily],
     counts: dict,
     page_number: int = 0,
+    break_minutes: int = 45,
 ) -> str:
     """One page of the queue: families still to grade first (in priority order), then the
     graded ones; PAGE_SIZE a page, so a grid of ten thousand families opens at once."""
@@ -104,9 +112,16 @@ def grid_page(
         f"<p>{counts['unknown_groups']:,} families of {counts['unknown_images']:,} unknown "
         f"pictures; <b id=left>{left:,}</b> left to grade. Pictures matched by a list are "
         "counted, never shown.</p>"
+        f"<p><a href='/case/{quote(case)}/{quote(exhibit)}/exposure'>Exposure</a>"
+        + (
+            f" <a href='/case/{quote(case)}/{quote(exhibit)}/confirm'>Second opinions</a>"
+            if reviewer.role == "supervisor"
+            else ""
+        )
+        + "</p>"
         f"<p class=keys>Keys: {keys}; with <kbd>Shift</kbd> the whole family; <kbd>u</kbd> undo;"
         " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous.</p>"
-        + _grid(case, exhibit, scheme, csrf, "grade", cards)
+        + _grid(case, exhibit, scheme, csrf, "grade", cards, break_minutes)
         + f"<p>{' '.join(link for link in pages if link)}</p>"
     )
     return page(f"{case} / {exhibit}", body, reviewer, csrf)
@@ -129,7 +144,12 @@ def counts_page(
 
 
 def confirm_page(
-    reviewer: Reviewer, csrf: str, case: str, exhibit: str, graded: dict[int, Grade]
+    reviewer: Reviewer,
+    csrf: str,
+    case: str,
+    exhibit: str,
+    graded: dict[int, Grade],
+    break_minutes: int = 45,
 ) -> str:
     """A supervisor's second opinions: every grade made directly, unconfirmed first;
     the grades a supervisor changed listed as disagreements."""
@@ -151,18 +171,22 @@ def confirm_page(
         f"<p><b id=left>{left:,}</b> grades to confirm. Keys: <kbd>y</kbd> confirm; a grade "
         "key changes it (the first grade is kept as a disagreement).</p>"
         f"<h2>Disagreements</h2><ul id=disagreements>{disputed or '<li>none</li>'}</ul>"
-        + _grid(case, exhibit, scheme, csrf, "confirm", cards)
+        + _grid(case, exhibit, scheme, csrf, "confirm", cards, break_minutes)
     )
     return page(f"Second opinions {case} / {exhibit}", body, reviewer, csrf)
 
 
-def _grid(case: str, exhibit: str, scheme: Scheme, csrf: str, mode: str, cards: str) -> str:
+def _grid(
+    case: str, exhibit: str, scheme: Scheme, csrf: str, mode: str, cards: str, break_minutes: int
+) -> str:
     return (
+        "<p id=break role=alert hidden>You have been reviewing for a while: take a break.</p>"
         "<p><label>Blur <input id=blur type=range min=0 max=20 value=6></label> "
         "<label><input id=grey type=checkbox checked> Greyscale</label> "
         "<label>Size <input id=side type=range min=80 max=320 value=140></label></p>"
         f"<div class=grid id=grid data-case='{escape(case)}' data-exhibit='{escape(exhibit)}' "
-        f"data-scheme='{scheme}' data-mode='{mode}' data-csrf='{escape(csrf)}'>{cards}</div>"
+        f"data-scheme='{scheme}' data-mode='{mode}' data-csrf='{escape(csrf)}' "
+        f"data-break-minutes='{break_minutes}'>{cards}</div>"
         "<p id=status role=status></p><script src=/static/review.js></script>"
     )
 
@@ -190,3 +214,41 @@ def _card(case: str, exhibit: str, family: QueuedFamily, index: int) -> str:
         f"src='/thumb/{quote(case)}/{quote(exhibit)}/{family.representative}'>"
         f"<div>{near}{len(family.members)} file(s) <span class=grade>{graded}</span></div></div>"
     )
+
+
+def dashboard_page(
+    reviewer: Reviewer, csrf: str, case: str, exhibit: str, counts: dict, exposure: dict
+) -> str:
+    """The exhibit's exposure: what a person had to look at, against what was spared."""
+    rows = [
+        ("Files", counts["files"]),
+        ("Matched by a list (never shown)", counts["matched_files"]),
+        ("Graded with their family (never shown)", exposure["via_family"]),
+        ("Unknown families", counts["unknown_groups"]),
+        ("Pictures a person was shown", exposure["seen"]),
+    ]
+    table = "".join(f"<tr><td>{label}</td><td>{value:,}</td></tr>" for label, value in rows)
+    goal = (
+        "within the goal: no more pictures seen than there are families"
+        if exposure["seen"] <= counts["unknown_groups"]
+        else "over the goal: more pictures seen than there are families"
+    )
+    body = (
+        f"<h1>Exposure: {escape(case)} / {escape(exhibit)}</h1><table id=exposure>{table}</table>"
+        f"<p id=goal>{goal}.</p>"
+    )
+    return page(f"Exposure {case} / {exhibit}", body, reviewer, csrf)
+
+
+def day_page(reviewer: Reviewer, csrf: str, summaries: list) -> str:
+    """Today's exposure, per reviewer: one's own, or (a supervisor) everyone's."""
+    rows = "".join(
+        f"<tr><td>{escape(s.reviewer)}</td><td>{s.pictures_seen:,}</td><td>{s.views:,}</td>"
+        f"<td>{s.minutes_exposed:,}</td><td>{s.grading_actions:,}</td></tr>"
+        for s in summaries
+    )
+    head = (
+        "<tr><th>Reviewer</th><th>Pictures seen</th><th>Times shown</th>"
+        "<th>Minutes with pictures</th><th>Grading actions</th></tr>"
+    )
+    return page("Today", f"<h1>Today</h1><table id=today>{head}{rows}</table>", reviewer, csrf)

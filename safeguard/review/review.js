@@ -111,4 +111,18 @@
   });
   cards.forEach((card, index) => card.addEventListener("click", () => focus(index)));
   focus(0);
+
+  // A break reminder after so many minutes of active review (idle time does not count).
+  const breakAfter = Number(grid.dataset.breakMinutes) * 60;
+  let lastActive = Date.now();
+  let activeSeconds = 0;
+  ["keydown", "click"].forEach((kind) => document.addEventListener(kind, () => {
+    lastActive = Date.now();
+  }));
+  setInterval(() => {
+    if (Date.now() - lastActive < 120000) activeSeconds += 15;
+    if (breakAfter > 0 && activeSeconds >= breakAfter) {
+      document.getElementById("break").hidden = false;
+    }
+  }, 15000);
 })();

@@ -323,3 +323,16 @@ grade_history = Table(
     Column("after", Text, nullable=True),  # JSON of the grade row after; null: ungraded
     Index("ix_grade_history_action", "action_id"),
 )
+
+# Every picture the workspace sent to a person: what exposure accounting counts.
+review_views = Table(
+    "review_views",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("reviewer", String(200), nullable=False),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_review_views_reviewer_at", "reviewer", "at"),
+    Index("ix_review_views_exhibit", "exhibit_id"),
+)

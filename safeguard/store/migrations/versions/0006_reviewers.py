@@ -1,4 +1,5 @@
-"""The review workspace: reviewer accounts (roles, per-case access, sessions) and grades.
+"""The review workspace: reviewer accounts (roles, per-case access, sessions), grades, and
+the pictures shown to each reviewer.
 
 Revision ID: 0006
 Revises: 0005
@@ -92,9 +93,25 @@ def upgrade() -> None:
         sa.Column("after", sa.Text, nullable=True),
     )
     op.create_index("ix_grade_history_action", "grade_history", ["action_id"])
+    op.create_table(
+        "review_views",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        sa.Column("reviewer", sa.String(200), nullable=False),
+        sa.Column(
+            "exhibit_id",
+            sa.Integer,
+            sa.ForeignKey("exhibits.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_review_views_reviewer_at", "review_views", ["reviewer", "at"])
+    op.create_index("ix_review_views_exhibit", "review_views", ["exhibit_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("review_views")
     op.drop_table("grade_history")
     op.drop_table("grades")
     op.drop_table("review_sessions")
