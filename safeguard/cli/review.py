@@ -21,6 +21,9 @@ def review_command(
         False, "--tls-in-front", help="A TLS proxy serves the workspace: cookies are Secure."
     ),
     idle_minutes: int = typer.Option(30, "--idle-minutes", min=1, help="Idle sessions end."),
+    break_minutes: int = typer.Option(
+        45, "--break-minutes", min=0, help="Minutes of active review before a break reminder."
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Serve the review workspace: grade unknown pictures, blurred by default."""
@@ -41,7 +44,11 @@ def review_command(
             "clear) and pass --tls-in-front",
             err=True,
         )
-    settings = ReviewSettings(idle=timedelta(minutes=idle_minutes), secure_cookies=tls_in_front)
+    settings = ReviewSettings(
+        idle=timedelta(minutes=idle_minutes),
+        secure_cookies=tls_in_front,
+        break_minutes=break_minutes,
+    )
     app = create_review_app(open_store(db), settings)
     typer.echo(f"safeguard: review workspace on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
