@@ -71,6 +71,7 @@ def test_index_equals_brute_force(case):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(code_sets())
+@pytest.mark.slow
 def test_a_self_join_puts_codes_within_the_radius_in_one_component_transitively(case):
     codes, _, radius, widths = case
     codes = codes[:600]  # brute force is quadratic

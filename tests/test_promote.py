@@ -9,6 +9,7 @@ import shutil
 from importlib import resources
 
 import jsonschema
+import pytest
 from PIL import Image
 
 from safeguard.store import Store
@@ -26,6 +27,7 @@ def _scan(db: str, folder, exhibit: str) -> None:
             check=False)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_promoted_grades_are_matched_in_the_next_exhibit_exactly_and_perceptually(
     tmp_path, monkeypatch, corpus
 ):
@@ -87,6 +89,7 @@ def test_promoted_grades_are_matched_in_the_next_exhibit_exactly_and_perceptuall
     assert "list.promote" in run_cli("audit", "ls", "--db", db).stdout
 
 
+@pytest.mark.slow
 def test_promoting_nothing_or_mixed_schemes_is_refused(tmp_path, monkeypatch, corpus):
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
     db = init_store(str(tmp_path / "case.db"))

@@ -103,6 +103,7 @@ def test_an_account_may_be_limited_to_cases_and_a_viewer_never_sees_pictures(sto
         accounts.create("eve", Role.VIEWER, PASSWORD)
 
 
+@pytest.mark.slow
 def test_the_command_line_creates_lists_and_unlocks_accounts_and_audits_it(tmp_path):
     db = init_store(str(tmp_path / "case.db"))
     run_cli("cases", "set", "OP-1", "--examiner", "DC Kay", "--db", db)
