@@ -13,6 +13,8 @@ import uvicorn
 
 from safeguard.review.app import create_review_app
 from safeguard.store import Store
+from safeguard.store.cases import Cases
+from safeguard.store.grades import Grades
 
 from conftest import IN_CI, free_port
 from review_case import PASSWORD, build_review_case
@@ -50,7 +52,7 @@ def served(tmp_path_factory, corpus):
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", matched
+    yield f"http://127.0.0.1:{port}", matched, store
     server.should_exit = True
     thread.join(timeout=10)
     store.close()
@@ -70,8 +72,9 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.select import Select
 
-    base, matched = served
+    base, matched, store = served
     browser = _browser()
     try:
         browser.get(f"{base}/login")
@@ -94,10 +97,16 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         _wait_for(lambda: status.text == "Undone")
         assert cards[0].find_element(By.CLASS_NAME, "grade").text == ""
 
+        browser.find_element(By.CSS_SELECTOR, "#flags summary").click()
+        browser.find_element(By.ID, "series").send_keys("harbour")
+        Select(browser.find_element(By.ID, "victim")).select_by_value("no")
         family = next(i for i, card in enumerate(cards) if "2 file(s)" in card.text)
         cards[family].click()
         ActionChains(browser).key_down(Keys.SHIFT).send_keys("c").key_up(Keys.SHIFT).perform()
         _wait_for(lambda: status.text.startswith("Saved: 2 picture(s) graded C"))
+        exhibit = Cases(store).exhibit("OP-1", "E1")
+        flagged = [g.flags for g in Grades(store.engine).of_exhibit(exhibit.id).values()]
+        assert [(f.series, f.victim_identified) for f in flagged] == [("harbour", False)] * 2
         browser.refresh()
         after = [card.text for card in browser.find_elements(By.CSS_SELECTOR, ".card")]
         assert "graded C by reviewer" in after[-1]  # graded families go after those still to do

@@ -29,6 +29,15 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;tex
 """
 
 PAGE_SIZE = 100  # families a grid page shows
+# Flags go with every grade until changed: a series usually spans many pictures.
+_FLAGS = (
+    "<details id=flags><summary>Flags sent with each grade</summary>"
+    "<p><label>Series <input id=series maxlength=200></label> "
+    "<label>Victim identified <select id=victim><option value=''>not known</option>"
+    "<option value=yes>yes</option><option value=no>no</option></select></label> "
+    "<label><input id=second-opinion type=checkbox> Second opinion wanted</label></p>"
+    "<p><label>Notes <input id=notes maxlength=2000 size=60></label></p></details>"
+)
 KEYS = {Scheme.UK: {"a": "A", "b": "B", "c": "C", "n": "NP"}, Scheme.VICS: {k: k for k in "12340"}}
 
 
@@ -121,6 +130,7 @@ def grid_page(
         + "</p>"
         f"<p class=keys>Keys: {keys}; with <kbd>Shift</kbd> the whole family; <kbd>u</kbd> undo;"
         " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous.</p>"
+        + _FLAGS
         + _grid(case, exhibit, scheme, csrf, "grade", cards, break_minutes)
         + f"<p>{' '.join(link for link in pages if link)}</p>"
     )

@@ -48,12 +48,22 @@
     card.querySelector(".grade").textContent = text;
   }
 
+  function flags() {
+    const victim = document.getElementById("victim").value;
+    return {
+      series: document.getElementById("series").value.trim() || null,
+      victim_identified: victim === "" ? null : victim === "yes",
+      second_opinion: document.getElementById("second-opinion").checked,
+      notes: document.getElementById("notes").value.trim() || null,
+    };
+  }
+
   async function grade(card, category, family) {
     try {
       const result = await post("/api/grade", {
         case: grid.dataset.case, exhibit: grid.dataset.exhibit, seq: Number(card.dataset.seq),
         scheme: scheme, category: category, family: family,
-        seen_version: Number(card.dataset.version),
+        seen_version: Number(card.dataset.version), flags: flags(),
       });
       done.push({ action: result.action_id, card: card, before: card.dataset.version });
       show(card, "graded " + category + (family ? " (family)" : ""), result.version);
@@ -92,7 +102,7 @@
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.target.tagName === "INPUT") return;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
     // Digits by their physical key: with Shift held, event.key is "!" on many layouts.
     const key = event.code.startsWith("Digit") ? event.code.slice(5) : event.key.toLowerCase();
     if (confirming && key === "y") {
