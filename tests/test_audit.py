@@ -111,6 +111,7 @@ def test_concurrent_writers_chain_in_one_order(store_url):
     assert result.ok and result.checked == 80
 
 
+@pytest.mark.slow
 def test_cli_changes_are_audited_with_the_user(tmp_path):
     db = str(tmp_path / "store.db")
     hashes = tmp_path / "md5.txt"

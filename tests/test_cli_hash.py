@@ -53,6 +53,7 @@ def test_record_schema_and_values(tmp_path, corpus):
     assert text["error"] is None
 
 
+@pytest.mark.slow
 def test_parallel_output_keeps_input_order(tmp_path, corpus):
     files = _folder(tmp_path, corpus)
     shuffled = [str(p) for p in files[::-1]]

@@ -20,6 +20,7 @@ def _ls(db):
     return {row["name"]: row for row in jsonl(run_cli("lists", "ls", "--json", "--db", db).stdout)}
 
 
+@pytest.mark.slow
 def test_import_ls_export_disable_rm(db, tmp_path):
     sample = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
     done = run_cli("lists", "import", str(sample), "--list", "vic", "--db", db)

@@ -10,6 +10,7 @@ import pytest
 from conftest import init_store, jsonl, run_cli
 
 
+@pytest.mark.slow
 def test_keys_are_printed_once_and_stored_only_as_salted_hashes(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     created = run_cli(

@@ -66,6 +66,7 @@ def _errors(db, exhibit="EX1") -> dict[str, list[str]]:
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")  # the point of the test
+@pytest.mark.slow
 def test_members_of_one_name_a_fifo_and_empty_files_never_abort_a_scan(db, tmp_path):
     found = pictures()
     exhibit = tmp_path / "exhibit"

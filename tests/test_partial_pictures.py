@@ -15,6 +15,7 @@ import struct
 
 import numpy as np
 import pdqhash
+import pytest
 from PIL import Image, ImageFile
 
 from safeguard.media.images import PDQ_SQUASH_SIDE, PdqMode
@@ -98,6 +99,7 @@ def test_raw_photo_is_hashed_through_its_embedded_preview(tmp_path, photo):
     assert without.error.startswith("image, not decodable here (image/x-nikon-nef")
 
 
+@pytest.mark.slow
 def test_pictures_without_a_decoder_are_counted_and_listed_not_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
     exhibit = tmp_path / "phone"

@@ -211,6 +211,7 @@ def test_resuming_with_other_options_is_refused(db, tmp_path, corpus):
     assert done.returncode == 2 and "same ones" in done.stderr
 
 
+@pytest.mark.slow
 def test_csv_schedule_and_vics_case_export(db, tmp_path):
     image = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
     hashset = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
@@ -256,6 +257,7 @@ def _chromium() -> str:
     return binary
 
 
+@pytest.mark.slow
 def test_html_report_is_self_contained_and_renders_in_chromium(db, tmp_path):
     image = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
     hashset = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
