@@ -35,8 +35,8 @@ from safeguard.review.pages import (
 )
 from safeguard.review.queue import review_queue
 from safeguard.store import Scheme, Store
+from safeguard.store.lists import ALERT_KINDS
 from safeguard.store.reviewers import LoginRefused, Role
-from safeguard.triage.counting import ALERT_KINDS
 
 _SCRIPT = resources.files("safeguard.review").joinpath("review.js").read_text()
 _HEADERS = {

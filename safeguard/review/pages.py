@@ -148,8 +148,7 @@ def counts_page(
         ("Families to review", counts["unknown_groups"]),
         ("Graded by examiners", graded),
     ]
-    table = "".join(f"<tr><td>{label}</td><td>{value:,}</td></tr>" for label, value in rows)
-    body = f"<h1>{escape(case)} / {escape(exhibit)}</h1><p>Counts only.</p><table>{table}</table>"
+    body = f"<h1>{escape(case)} / {escape(exhibit)}</h1><p>Counts only.</p>{_counts(rows)}"
     return page(f"{case} / {exhibit}", body, reviewer, csrf)
 
 
@@ -226,6 +225,11 @@ def _card(case: str, exhibit: str, family: QueuedFamily, index: int) -> str:
     )
 
 
+def _counts(rows: list[tuple[str, int]], table_id: str = "counts") -> str:
+    cells = "".join(f"<tr><td>{label}</td><td>{value:,}</td></tr>" for label, value in rows)
+    return f"<table id={table_id}>{cells}</table>"
+
+
 def dashboard_page(
     reviewer: Reviewer, csrf: str, case: str, exhibit: str, counts: dict, exposure: dict
 ) -> str:
@@ -237,14 +241,13 @@ def dashboard_page(
         ("Unknown families", counts["unknown_groups"]),
         ("Pictures a person was shown", exposure["seen"]),
     ]
-    table = "".join(f"<tr><td>{label}</td><td>{value:,}</td></tr>" for label, value in rows)
     goal = (
         "within the goal: no more pictures seen than there are families"
         if exposure["seen"] <= counts["unknown_groups"]
         else "over the goal: more pictures seen than there are families"
     )
     body = (
-        f"<h1>Exposure: {escape(case)} / {escape(exhibit)}</h1><table id=exposure>{table}</table>"
+        f"<h1>Exposure: {escape(case)} / {escape(exhibit)}</h1>{_counts(rows, 'exposure')}"
         f"<p id=goal>{goal}.</p>"
     )
     return page(f"Exposure {case} / {exhibit}", body, reviewer, csrf)

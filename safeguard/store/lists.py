@@ -64,6 +64,10 @@ class ListKind(StrEnum):
     SELF_REPORTED = "self-reported"  # submitted by the person depicted (take it down)
 
 
+# The kinds whose matches are findings (a known-good match never is).
+ALERT_KINDS = (ListKind.ALERT.value, ListKind.SELF_REPORTED.value)
+
+
 @dataclass(frozen=True, slots=True)
 class HashList:
     id: int

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from safeguard.store.categories import SEVERITY, Scheme, report_key
 from safeguard.store.items import ItemRecord, MatchRecord
+from safeguard.store.lists import ALERT_KINDS
 
-ALERT_KINDS = ("alert", "self-reported")
 EXACT_SIGNALS = frozenset({"md5", "sha1", "sha256"})
 NON_PERTINENT = "vics:0"
 PLACEMENTS = ("allocated", "deleted", "carved", "archive")
@@ -48,6 +48,20 @@ def _rank(match: MatchRecord) -> tuple[int, int, int]:
     return grade, match.signal not in EXACT_SIGNALS, match.distance
 
 
+def item_columns(exhibit: str, record: ItemRecord) -> dict:
+    """What every schedule row says of its file: where it is and its hashes."""
+    return {
+        "exhibit": exhibit,
+        "location": record.locator,
+        "allocation": record.allocation,
+        "placement": placement(record),
+        "size": record.size,
+        "md5": _hex(record.md5),
+        "sha1": _hex(record.sha1),
+        "sha256": _hex(record.sha256),
+    }
+
+
 def schedule_rows(exhibit: str, record: ItemRecord) -> list[dict]:
     """The file's rows in the item schedule: one per scheme it is graded in."""
     rows = []
@@ -55,14 +69,7 @@ def schedule_rows(exhibit: str, record: ItemRecord) -> list[dict]:
         key = report_key(scheme, match.category)
         rows.append(
             {
-                "exhibit": exhibit,
-                "location": record.locator,
-                "allocation": record.allocation,
-                "placement": placement(record),
-                "size": record.size,
-                "md5": _hex(record.md5),
-                "sha1": _hex(record.sha1),
-                "sha256": _hex(record.sha256),
+                **item_columns(exhibit, record),
                 "list": match.list_name,
                 "entry": match.entry_id,
                 "category": key,

@@ -14,7 +14,7 @@ from safeguard.store.cases import Exhibit
 from safeguard.store.categories import SEVERITY, Scheme
 from safeguard.store.grades import Grade
 from safeguard.store.items import ItemRecord, MatchRecord
-from safeguard.triage.counting import ALERT_KINDS
+from safeguard.store.lists import ALERT_KINDS
 from safeguard.triage.report import Report
 
 SCHEDULE_COLUMNS = (

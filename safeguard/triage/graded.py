@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from safeguard.store.categories import Scheme, report_key
 from safeguard.store.grades import NON_PERTINENT, Grade
 from safeguard.store.items import ItemRecord
-from safeguard.triage.counting import placement
+from safeguard.triage.counting import item_columns
 
 
 def grade_key(grade: Grade) -> str:
@@ -26,14 +26,7 @@ def grade_key(grade: Grade) -> str:
 
 def grade_row(exhibit: str, record: ItemRecord, grade: Grade) -> dict:
     return {
-        "exhibit": exhibit,
-        "location": record.locator,
-        "allocation": record.allocation,
-        "placement": placement(record),
-        "size": record.size,
-        "md5": record.md5.hex() if record.md5 else None,
-        "sha1": record.sha1.hex() if record.sha1 else None,
-        "sha256": record.sha256.hex() if record.sha256 else None,
+        **item_columns(exhibit, record),
         "category": grade_key(grade),
         "scheme": str(grade.scheme),
         "match": "examiner",

@@ -46,9 +46,8 @@ from safeguard.store.cases import Case, Cases, Exhibit
 from safeguard.store.categories import describe
 from safeguard.store.grades import Grade, Grades
 from safeguard.store.items import ExhibitItems, ItemRecord
-from safeguard.store.lists import Store
+from safeguard.store.lists import ALERT_KINDS, Store
 from safeguard.triage.counting import (
-    ALERT_KINDS,
     NON_PERTINENT,
     category_counts,
     schedule_rows,
