@@ -7,6 +7,7 @@ it) is missing, a test skips with the reason on a laptop but fails under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -233,3 +234,19 @@ def service_settings(store_url: str):
         webhook_timeout=2.0,
         allow_private_webhooks=True,  # the test receivers listen on loopback
     )
+
+
+def _read_without_touching(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOATIME)  # so the check itself moves no atime
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def evidence_snapshot(folder: Path) -> dict[str, tuple]:
+    """Every file's digest, size, mtime, atime and mode, read without moving its atime."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        digest = None if path.is_dir() else hashlib.sha256(_read_without_touching(path)).hexdigest()
+        state[str(path)] = (digest, info.st_size, info.st_mtime_ns, info.st_atime_ns, info.st_mode)
+    return state

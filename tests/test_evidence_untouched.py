@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-from pathlib import Path
 
-from conftest import run_cli
-
-
-def _read_without_touching(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOATIME)  # so the check itself moves no atime
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
-
-
-def _snapshot(folder: Path) -> dict[str, tuple]:
-    state = {}
-    for path in sorted(folder.rglob("*")):
-        info = path.lstat()
-        digest = hashlib.sha256(_read_without_touching(path)).hexdigest()
-        state[str(path)] = (digest, info.st_size, info.st_mtime_ns, info.st_atime_ns, info.st_mode)
-    return state
+from conftest import evidence_snapshot, run_cli
 
 
 def test_hashing_leaves_files_untouched(tmp_path, corpus):
@@ -37,7 +20,7 @@ def test_hashing_leaves_files_untouched(tmp_path, corpus):
         info = path.stat()
         os.utime(path, ns=(info.st_mtime_ns - 10**12, info.st_mtime_ns))
     folder.chmod(0o555)
-    before = _snapshot(folder)
+    before = evidence_snapshot(folder)
     run_cli("hash", "-r", "--workers", "2", str(folder))
     run_cli("hash", "-r", "--pdq-mode", "exact", "--dihedral", str(folder))
-    assert _snapshot(folder) == before
+    assert evidence_snapshot(folder) == before

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from safeguard.review.app import create_review_app
 from safeguard.review.desk import COOKIE, ReviewSettings
@@ -188,7 +190,8 @@ def test_every_picture_shown_is_counted_against_the_reviewer_and_the_exhibit(sca
         def counted() -> tuple[int, int]:
             exposure = client.get("/case/OP-1/E1/exposure").text
             today = client.get("/today").text
-            seen = re.search(r"Pictures a person was shown</td><td>(\d+)", exposure)[1]
+            seen = re.search(r"Pictures a person was shown \(blurred or revealed\)</td><td>(\d+)",
+                             exposure)[1]  # fmt: skip
             views = re.search(r"<td>reviewer</td><td>\d+</td><td>(\d+)</td>", today)[1]
             return int(seen), int(views)
 
@@ -210,3 +213,49 @@ def test_every_picture_shown_is_counted_against_the_reviewer_and_the_exhibit(sca
         _log_in(client, "supervisor")
         assert "<td>reviewer</td>" in client.get("/today").text  # a supervisor sees the team
     store.close()
+
+
+def test_a_reveal_is_read_from_the_evidence_audited_shown_once_and_timed(workspace):
+    client, store, matched = workspace
+    _log_in(client, "reviewer")
+    html, csrf = _grid(client)
+    assert "data-reveal-seconds='10'" in html and "<kbd>v</kbd> reveal" in html
+    seq = _cards(html)[0][0]
+    asked = {"case": "OP-1", "exhibit": "E1", "seq": seq}
+    assert client.post("/api/reveal", json=asked).status_code == 403  # no CSRF token
+    refused = client.post("/api/reveal", json={**asked, "seq": matched},
+                          headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert refused.status_code == 404  # a list-graded picture is never shown
+    revealed = client.post("/api/reveal", json=asked, headers={"X-CSRF-Token": csrf}).json()
+    assert revealed["seconds"] == 10
+    picture = client.get(revealed["url"])
+    assert picture.status_code == 200 and picture.headers["cache-control"] == "no-store"
+    shown = Image.open(io.BytesIO(picture.content))
+    assert shown.mode == "RGB" and max(shown.size) > 96  # colour, larger than a thumbnail
+    assert client.get(revealed["url"]).status_code == 404  # handed out once
+    ended = {"reveal": revealed["reveal"], "seconds": 4.2, "why": "focus"}
+    assert client.post("/api/reveal/end", json=ended, headers={"X-CSRF-Token": csrf}).json() == {
+        "reveal": revealed["reveal"], "seconds": 4.2}  # fmt: skip
+    again = client.post("/api/reveal/end", json=ended, headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 404  # said once
+    records = [r.to_json() for r in AuditLog(store.engine).records()]
+    start = next(r for r in records if r["event"] == "picture.reveal"
+                 and r["detail"]["reveal"] == revealed["reveal"])  # fmt: skip
+    assert start["actor"] == "reviewer:reviewer" and start["detail"]["seq"] == seq
+    assert start["detail"]["locator"] and start["detail"]["shown_for_at_most_seconds"] == 10
+    end = next(r for r in records if r["event"] == "picture.reveal.end"
+               and r["detail"]["reveal"] == revealed["reveal"])  # fmt: skip
+    assert end["detail"] == {"reveal": revealed["reveal"], "seconds": 4.2, "why": "focus"}
+    assert AuditLog(store.engine).verify().ok
+    exposure = client.get("/case/OP-1/E1/exposure").text
+    assert re.search(r"Pictures revealed unblurred</td><td>[1-9]", exposure)
+    assert re.search(r"<td>reviewer</td>(<td>\d+</td>){3}<td>[1-9]\d*</td><td>4</td>",
+                     client.get("/today").text)  # fmt: skip
+
+
+def test_a_viewer_cannot_reveal(workspace):
+    client, _, _ = workspace
+    _log_in(client, "viewer")
+    csrf = re.search(r"name=csrf value='([^']+)'", client.get("/").text).group(1)
+    asked = {"case": "OP-1", "exhibit": "E1", "seq": 1}
+    assert client.post("/api/reveal", json=asked, headers={"X-CSRF-Token": csrf}).status_code == 403

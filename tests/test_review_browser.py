@@ -1,5 +1,6 @@
 """The review grid in a real Chromium: keyboard grading, a family in one key, undo, the
-blur, and a list-graded picture never fetched (from the browser's own network log)."""
+blur, a list-graded picture never fetched (from the browser's own network log), a
+reveal that blurs again by itself and when focus moves, and the exposure dashboard."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 import uvicorn
 
 from safeguard.review.app import create_review_app
+from safeguard.review.desk import ReviewSettings
 from safeguard.store import Store
+from safeguard.store.audit import AuditLog
 from safeguard.store.cases import Cases
 from safeguard.store.grades import Grades
 
@@ -46,7 +49,12 @@ def served(tmp_path_factory, corpus):
     store = Store.open(db)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_review_app(store), host="127.0.0.1", port=port, log_level="error")
+        uvicorn.Config(
+            create_review_app(store, ReviewSettings(reveal_seconds=3)),
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -133,5 +141,69 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         _wait_for(lambda: status.text == "Changed to A")
         browser.refresh()
         assert "changed to A by supervisor" in browser.find_element(By.ID, "disagreements").text
+    finally:
+        browser.quit()
+
+
+def _log_in(browser, base: str, name: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(f"{base}/login")
+    browser.find_element(By.NAME, "name").send_keys(name)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    _wait_for(lambda: "Cases" in browser.title)
+
+
+@pytest.mark.slow
+def test_a_reveal_blurs_again_by_itself_and_when_focus_moves(served, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    base, _, store = served
+    browser = _browser()
+    try:
+        _log_in(browser, base, "reviewer")
+        browser.get(f"{base}/case/OP-1/E1")
+        overlay = browser.find_element(By.ID, "reveal")
+        revealed = browser.find_element(By.ID, "reveal-img")
+        assert not overlay.is_displayed()
+
+        def shown() -> bool:
+            return (
+                overlay.is_displayed()
+                and browser.execute_script(
+                    "return arguments[0].complete && arguments[0].naturalWidth", revealed
+                )
+                > 96
+            )
+
+        ActionChains(browser).send_keys("v").perform()
+        _wait_for(shown)
+        assert revealed.value_of_css_property("filter") == "none"  # unblurred, in colour
+        browser.save_screenshot(str(tmp_path / "revealed.png"))
+        _wait_for(lambda: not overlay.is_displayed(), timeout=8)  # the 3 s timer
+        assert revealed.get_attribute("src") is None
+
+        ActionChains(browser).send_keys("v").perform()
+        _wait_for(shown)
+        grid = browser.current_window_handle
+        browser.switch_to.new_window("tab")  # focus moves elsewhere
+        browser.switch_to.window(grid)
+        _wait_for(lambda: not overlay.is_displayed(), timeout=2)
+
+        def ends() -> list[dict]:
+            records = [r.to_json() for r in AuditLog(store.engine).records()]
+            return [r["detail"] for r in records if r["event"] == "picture.reveal.end"]
+
+        ended = _wait_for(lambda: len(ends()) >= 2 and ends())
+        assert [end["why"] for end in ended[-2:]] == ["timer", "focus"]
+        assert 2 <= ended[-2]["seconds"] <= 5 and ended[-1]["seconds"] < 3
+
+        browser.get(f"{base}/case/OP-1/E1/exposure")
+        rows = browser.find_element(By.ID, "exposure").text
+        assert "Pictures revealed unblurred 1" in rows  # the same picture twice
+        assert "within the goal" in browser.find_element(By.ID, "goal").text
+        browser.save_screenshot(str(tmp_path / "dashboard.png"))
     finally:
         browser.quit()

@@ -24,6 +24,13 @@ def review_command(
     break_minutes: int = typer.Option(
         45, "--break-minutes", min=0, help="Minutes of active review before a break reminder."
     ),
+    reveal_seconds: int = typer.Option(
+        10,
+        "--reveal-seconds",
+        min=1,
+        max=120,
+        help="A revealed picture blurs again after this many seconds (or when focus moves).",
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Serve the review workspace: grade unknown pictures, blurred by default."""
@@ -48,6 +55,7 @@ def review_command(
         idle=timedelta(minutes=idle_minutes),
         secure_cookies=tls_in_front,
         break_minutes=break_minutes,
+        reveal_seconds=reveal_seconds,
     )
     app = create_review_app(open_store(db), settings)
     typer.echo(f"safeguard: review workspace on http://{host}:{port}", err=True)

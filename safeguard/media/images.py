@@ -77,6 +77,7 @@ class _TruncatedLoading:
 
 
 _TRUNCATED_LOADING = _TruncatedLoading()
+loading_truncated = _TRUNCATED_LOADING.allowed  # for showing what a truncated file holds
 ImageFile.LOAD_TRUNCATED_IMAGES = _TRUNCATED_LOADING  # type: ignore[assignment]
 
 # Safeguard enforces its own, configurable cap (below) before decoding; Pillow's

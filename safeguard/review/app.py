@@ -6,8 +6,9 @@ carry the session's CSRF token (header ``X-CSRF-Token`` or form field ``csrf``)
 and come from this origin. A viewer sees counts only: no grid, no picture. An
 account limited to cases sees only those.
 
-Exposure: a picture reaches the browser only as its review thumbnail, only for
-an item no list grades (a list-graded item is never sent, not even blurred), and
+Exposure: a picture reaches the browser as its review thumbnail or, one at a
+time and audited, revealed (:mod:`safeguard.review.reveal`); only for an item no
+list grades (a list-graded item is never sent, not even blurred), and always
 with ``Cache-Control: no-store``. Every grade is written with its audit record
 (:mod:`safeguard.review.api`).
 """
@@ -34,6 +35,7 @@ from safeguard.review.pages import (
     login_page,
 )
 from safeguard.review.queue import review_queue
+from safeguard.review.reveal import add_reveal
 from safeguard.store import Scheme, Store
 from safeguard.store.lists import ALERT_KINDS
 from safeguard.store.reviewers import LoginRefused, Role
@@ -127,7 +129,7 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
         queue = review_queue(section, desk.items.locators(chosen.id), grades)
         return grid_page(
             session.reviewer, session.csrf, case, exhibit, scheme, queue, section.summary,
-            max(page, 0), settings.break_minutes,
+            max(page, 0), settings,
         )  # fmt: skip
 
     @app.get("/case/{case}/{exhibit}/confirm", response_class=HTMLResponse)
@@ -139,9 +141,7 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
             raise HTTPException(403, "second opinions are a supervisor's")
         chosen = desk.opened(session, case, exhibit)
         graded = desk.grades.of_exhibit(chosen.id)
-        return confirm_page(
-            session.reviewer, session.csrf, case, exhibit, graded, settings.break_minutes
-        )
+        return confirm_page(session.reviewer, session.csrf, case, exhibit, graded, settings)
 
     @app.get("/case/{case}/{exhibit}/exposure", response_class=HTMLResponse)
     def exposure_view(request: Request, case: str, exhibit: str):
@@ -153,6 +153,7 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
         exposure = {
             "via_family": sum(1 for grade in graded if grade.via_seq is not None),
             "seen": desk.exposure.pictures_seen(chosen.id),
+            "revealed": desk.exposure.pictures_seen(chosen.id, revealed=True),
         }
         summary = desk.section(chosen).summary
         return dashboard_page(session.reviewer, session.csrf, case, exhibit, summary, exposure)
@@ -182,6 +183,7 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
         return Response(found[0].thumbnail, media_type="image/jpeg")
 
     add_api(app, desk)
+    add_reveal(app, desk)
     return app
 
 

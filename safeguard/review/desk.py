@@ -34,6 +34,7 @@ class ReviewSettings:
     idle: timedelta = IDLE_TIMEOUT
     secure_cookies: bool = False  # served over TLS (by a proxy in front)
     break_minutes: int = 45  # of reviewing, before the page suggests a break
+    reveal_seconds: int = 10  # a revealed picture re-blurs after this long (or on focus change)
 
 
 class Desk:

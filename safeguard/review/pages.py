@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+from safeguard.review.desk import ReviewSettings
 from safeguard.review.queue import QueuedFamily
 from safeguard.store.categories import Scheme
 from safeguard.store.grades import Grade
@@ -25,6 +26,8 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;tex
 .card{border:2px solid #ccc;padding:.3em;background:#fff}.card:focus{outline:3px solid #06c}
 .card img{width:100%;filter:blur(var(--blur,6px)) grayscale(var(--grey,1))}
 .card.graded{border-color:#2a7}.near{color:#a40}.message{color:#a00}
+#reveal{position:fixed;inset:0;background:#000d;color:#fff;padding:1em;text-align:center}
+#reveal img{max-width:95vw;max-height:85vh}
 .keys kbd{border:1px solid #999;border-radius:3px;padding:0 .3em;background:#eee}
 """
 
@@ -37,6 +40,13 @@ _FLAGS = (
     "<option value=yes>yes</option><option value=no>no</option></select></label> "
     "<label><input id=second-opinion type=checkbox> Second opinion wanted</label></p>"
     "<p><label>Notes <input id=notes maxlength=2000 size=60></label></p></details>"
+)
+# The one picture revealed: shown over the grid, taken away by the page's timer,
+# by Esc, or as soon as the window loses focus.
+_REVEAL = (
+    "<div id=reveal role=dialog aria-modal=true aria-label='Revealed picture' hidden>"
+    "<p><span id=reveal-left></span> <button id=reveal-close>Blur again (Esc)</button></p>"
+    "<img id=reveal-img alt='revealed picture'></div>"
 )
 KEYS = {Scheme.UK: {"a": "A", "b": "B", "c": "C", "n": "NP"}, Scheme.VICS: {k: k for k in "12340"}}
 
@@ -100,7 +110,7 @@ def grid_page(
     queue: list[QueuedFamily],
     counts: dict,
     page_number: int = 0,
-    break_minutes: int = 45,
+    settings: ReviewSettings = ReviewSettings(),
 ) -> str:
     """One page of the queue: families still to grade first (in priority order), then the
     graded ones; PAGE_SIZE a page, so a grid of ten thousand families opens at once."""
@@ -129,9 +139,10 @@ def grid_page(
         )
         + "</p>"
         f"<p class=keys>Keys: {keys}; with <kbd>Shift</kbd> the whole family; <kbd>u</kbd> undo;"
-        " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous.</p>"
+        " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous;"
+        f" <kbd>v</kbd> reveal one picture for {settings.reveal_seconds} s (recorded).</p>"
         + _FLAGS
-        + _grid(case, exhibit, scheme, csrf, "grade", cards, break_minutes)
+        + _grid(case, exhibit, scheme, csrf, "grade", cards, settings)
         + f"<p>{' '.join(link for link in pages if link)}</p>"
     )
     return page(f"{case} / {exhibit}", body, reviewer, csrf)
@@ -158,7 +169,7 @@ def confirm_page(
     case: str,
     exhibit: str,
     graded: dict[int, Grade],
-    break_minutes: int = 45,
+    settings: ReviewSettings = ReviewSettings(),
 ) -> str:
     """A supervisor's second opinions: every grade made directly, unconfirmed first;
     the grades a supervisor changed listed as disagreements."""
@@ -180,14 +191,15 @@ def confirm_page(
         f"<p><b id=left>{left:,}</b> grades to confirm. Keys: <kbd>y</kbd> confirm; a grade "
         "key changes it (the first grade is kept as a disagreement).</p>"
         f"<h2>Disagreements</h2><ul id=disagreements>{disputed or '<li>none</li>'}</ul>"
-        + _grid(case, exhibit, scheme, csrf, "confirm", cards, break_minutes)
+        + _grid(case, exhibit, scheme, csrf, "confirm", cards, settings)
     )
     return page(f"Second opinions {case} / {exhibit}", body, reviewer, csrf)
 
 
 def _grid(
-    case: str, exhibit: str, scheme: Scheme, csrf: str, mode: str, cards: str, break_minutes: int
-) -> str:
+    case: str, exhibit: str, scheme: Scheme, csrf: str, mode: str, cards: str,
+    settings: ReviewSettings,
+) -> str:  # fmt: skip
     return (
         "<p id=break role=alert hidden>You have been reviewing for a while: take a break.</p>"
         "<p><label>Blur <input id=blur type=range min=0 max=20 value=6></label> "
@@ -195,8 +207,9 @@ def _grid(
         "<label>Size <input id=side type=range min=80 max=320 value=140></label></p>"
         f"<div class=grid id=grid data-case='{escape(case)}' data-exhibit='{escape(exhibit)}' "
         f"data-scheme='{scheme}' data-mode='{mode}' data-csrf='{escape(csrf)}' "
-        f"data-break-minutes='{break_minutes}'>{cards}</div>"
-        "<p id=status role=status></p><script src=/static/review.js></script>"
+        f"data-break-minutes='{settings.break_minutes}' "
+        f"data-reveal-seconds='{settings.reveal_seconds}'>{cards}</div>"
+        "<p id=status role=status></p>" + _REVEAL + "<script src=/static/review.js></script>"
     )
 
 
@@ -239,7 +252,8 @@ def dashboard_page(
         ("Matched by a list (never shown)", counts["matched_files"]),
         ("Graded with their family (never shown)", exposure["via_family"]),
         ("Unknown families", counts["unknown_groups"]),
-        ("Pictures a person was shown", exposure["seen"]),
+        ("Pictures a person was shown (blurred or revealed)", exposure["seen"]),
+        ("Pictures revealed unblurred", exposure["revealed"]),
     ]
     goal = (
         "within the goal: no more pictures seen than there are families"
@@ -257,11 +271,13 @@ def day_page(reviewer: Reviewer, csrf: str, summaries: list) -> str:
     """Today's exposure, per reviewer: one's own, or (a supervisor) everyone's."""
     rows = "".join(
         f"<tr><td>{escape(s.reviewer)}</td><td>{s.pictures_seen:,}</td><td>{s.views:,}</td>"
-        f"<td>{s.minutes_exposed:,}</td><td>{s.grading_actions:,}</td></tr>"
+        f"<td>{s.minutes_exposed:,}</td><td>{s.pictures_revealed:,}</td>"
+        f"<td>{s.seconds_revealed:,.0f}</td><td>{s.grading_actions:,}</td></tr>"
         for s in summaries
     )
     head = (
         "<tr><th>Reviewer</th><th>Pictures seen</th><th>Times shown</th>"
-        "<th>Minutes with pictures</th><th>Grading actions</th></tr>"
+        "<th>Minutes with pictures</th><th>Pictures revealed</th><th>Seconds revealed</th>"
+        "<th>Grading actions</th></tr>"
     )
     return page("Today", f"<h1>Today</h1><table id=today>{head}{rows}</table>", reviewer, csrf)

@@ -101,7 +101,63 @@
     }
   }
 
+  // One picture revealed at a time, deliberately: the server records it before it is
+  // sent; this page takes it away after the set seconds, on Esc, or when focus moves,
+  // and says how long it was on screen.
+  const overlay = document.getElementById("reveal");
+  const revealed = document.getElementById("reveal-img");
+  const revealLeft = document.getElementById("reveal-left");
+  let showing = null;  // {reveal, since, timer}
+
+  function blurAgain(why) {
+    if (!showing) return;
+    const shown = showing;
+    showing = null;
+    clearInterval(shown.timer);
+    revealed.removeAttribute("src");
+    overlay.hidden = true;
+    const seconds = shown.since ? (performance.now() - shown.since) / 1000 : 0;
+    post("/api/reveal/end", { reveal: shown.reveal, seconds: seconds, why: why })
+      .catch((error) => { status.textContent = "Reveal end not recorded: " + error.message; });
+    focus(current);
+  }
+
+  async function reveal(card) {
+    if (showing) return;
+    try {
+      const answer = await post("/api/reveal", {
+        case: grid.dataset.case, exhibit: grid.dataset.exhibit, seq: Number(card.dataset.seq),
+      });
+      showing = { reveal: answer.reveal, since: 0, timer: 0 };
+      const shown = showing;
+      let left = answer.seconds;
+      revealLeft.textContent = "Blurs again in " + left + " s";
+      revealed.onload = () => { if (showing === shown && !shown.since) shown.since = performance.now(); };
+      revealed.src = answer.url;
+      overlay.hidden = false;
+      document.getElementById("reveal-close").focus();
+      shown.timer = setInterval(() => {
+        left -= 1;
+        revealLeft.textContent = "Blurs again in " + left + " s";
+        if (left <= 0) blurAgain("timer");
+      }, 1000);
+      status.textContent = "Revealed (recorded)";
+    } catch (error) {
+      status.textContent = "Not revealed: " + error.message;
+    }
+  }
+  if (overlay) {
+    document.getElementById("reveal-close").addEventListener("click", () => blurAgain("closed"));
+    window.addEventListener("blur", () => blurAgain("focus"));
+    document.addEventListener("visibilitychange", () => { if (document.hidden) blurAgain("focus"); });
+  }
+
   document.addEventListener("keydown", (event) => {
+    if (showing) {
+      event.preventDefault();
+      blurAgain("closed");
+      return;
+    }
     if (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
     // Digits by their physical key: with Shift held, event.key is "!" on many layouts.
     const key = event.code.startsWith("Digit") ? event.code.slice(5) : event.key.toLowerCase();
@@ -111,6 +167,8 @@
       event.preventDefault();
       if (confirming) confirm(cards[current], keys[key]);
       else grade(cards[current], keys[key], event.shiftKey);
+    } else if (key === "v" && overlay) {
+      reveal(cards[current]);
     } else if (key === "u" && !confirming) {
       undo();
     } else if (key === "s" || key === "arrowright" || key === "j") {

@@ -20,12 +20,12 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from safeguard.media.types import JPEG, PNG, SNIFF_BYTES, ZIP, MediaKind, sniff
 from safeguard.sources.archives import ArchiveLimits, ExhibitSpend, archive_members, is_archive
-from safeguard.sources.base import Item, Level
+from safeguard.sources.base import Item, Level, Locator
 from safeguard.sources.carving import picture_end
 from safeguard.sources.disk import DiskImageSource, os_spec, read_signature
 
@@ -44,24 +44,30 @@ def expand_containers(
     *,
     carve: bool = True,
     spend: ExhibitSpend | None = None,
+    within: Callable[[Locator], bool] | None = None,
 ) -> Iterator[Item]:
     """Yield every item, each container's contents (recursively) just before it.
 
     ``spend`` (shared by every archive of the exhibit) tells the caller what the
-    archives expanded to and whether the exhibit's budget ran out.
+    archives expanded to and whether the exhibit's budget ran out. With ``within``,
+    only the containers it accepts are opened (reading one item back by its locator).
     """
-    opener = _Opener(limits or ArchiveLimits(), carve, spend or ExhibitSpend())
+    opener = _Opener(limits or ArchiveLimits(), carve, spend or ExhibitSpend(), within)
     for item in items:
         yield from opener.with_contents(item)
 
 
 class _Opener:
-    def __init__(self, limits: ArchiveLimits, carve: bool, spend: ExhibitSpend) -> None:
+    def __init__(self, limits: ArchiveLimits, carve: bool, spend: ExhibitSpend, within) -> None:
         self.limits = limits
         self.carve = carve
         self.spend = spend
+        self.within = within
 
     def with_contents(self, item: Item) -> Iterator[Item]:
+        if self.within is not None and not self.within(item.locator):
+            yield item
+            return
         try:
             for content in self._contents(item):
                 yield from self.with_contents(content)

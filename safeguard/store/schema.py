@@ -94,6 +94,8 @@ cases = Table(
     Column("agency", String(200), nullable=True),
     Column("reference", String(200), nullable=True),  # the force's own case number
     Column("notes", Text, nullable=True),
+    # dual: a grade counts as verified once a supervisor confirms it; single: at once
+    Column("grading", String(8), nullable=False, default="dual", server_default="dual"),
 )
 
 exhibits = Table(
@@ -325,6 +327,8 @@ grade_history = Table(
 )
 
 # Every picture the workspace sent to a person: what exposure accounting counts.
+# A thumbnail (small, blurred, greyscale) or a reveal (the picture itself, for as
+# many seconds as it stayed on screen).
 review_views = Table(
     "review_views",
     metadata,
@@ -333,6 +337,8 @@ review_views = Table(
     Column("exhibit_id", Integer, ForeignKey("exhibits.id", ondelete="CASCADE"), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False, default="thumbnail", server_default="thumbnail"),
+    Column("seconds", Float, nullable=True),  # a reveal's time on screen, once it ended
     Index("ix_review_views_reviewer_at", "reviewer", "at"),
     Index("ix_review_views_exhibit", "exhibit_id"),
 )

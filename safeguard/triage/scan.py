@@ -68,6 +68,15 @@ class ScanOptions:
             chosen["archive_bytes"] = self.archive_bytes
         return chosen
 
+    @classmethod
+    def from_json(cls, chosen: dict) -> ScanOptions:
+        return cls(
+            pdq_mode=PdqMode(chosen.get("pdq_mode", PdqMode.FAST.value)),
+            archive_depth=chosen.get("archive_depth", 5),
+            archive_members=chosen.get("archive_members", EXHIBIT_MEMBERS),
+            archive_bytes=chosen.get("archive_bytes", EXHIBIT_BYTES),
+        )
+
     def archive_limits(self) -> ArchiveLimits:
         return ArchiveLimits(
             max_depth=self.archive_depth,
