@@ -15,15 +15,16 @@ from safeguard.store.cases import Cases
 from safeguard.store.items import ExhibitItems
 from safeguard.store.reviewers import Reviewers, Role
 
-from conftest import import_list, init_store, run_cli
+from conftest import import_list, init_store, require_shared, run_cli
 
 PASSWORD = "correct horse battery"
 
 
 def build_review_case(root: Path, corpus: Path) -> tuple[str, int]:
     """Case OP-1, exhibit E1: five photos, one graded A by a list ("national"), two of them
-    near-duplicates (one family); an empty case OP-2; an account per role named after it
-    and "limited" (a reviewer for OP-2 only). Returns the store and the list-graded item."""
+    near-duplicates (one family), and a video (a benign test clip); an empty case OP-2; an
+    account per role named after it and "limited" (a reviewer for OP-2 only).
+    Returns the store and the list-graded item."""
     db = init_store(str(root / "case.db"))
     folder = root / "exhibit" / "kept"
     folder.mkdir(parents=True)
@@ -33,6 +34,8 @@ def build_review_case(root: Path, corpus: Path) -> tuple[str, int]:
     buffer = io.BytesIO()
     Image.open(photos[1]).save(buffer, "JPEG", quality=55)  # a near-duplicate of 1.jpg
     (folder / "1-copy.jpg").write_bytes(buffer.getvalue())
+    clips = require_shared("pdq-reference", "upstream", "tmk", "sample-videos")
+    shutil.copyfile(clips / "chair-20-sd-bar.mp4", folder / "clip.mp4")
     (root / "national.txt").write_text(hashlib.md5(photos[0].read_bytes()).hexdigest() + "\n")
     import_list(db, root / "national.txt", "national", "--category", "A")
     run_cli("scan", str(folder.parent), "--case", "OP-1", "--exhibit", "E1", "--db", db,

@@ -62,6 +62,7 @@ def test_promoted_grades_are_matched_in_the_next_exhibit_exactly_and_perceptuall
                        "--verified-only", "--db", db).stdout  # fmt: skip
     assert "promoted 1 graded items" in verified and "4 new entries" in verified
     assert "1 unconfirmed grades left out" in verified and "1 non-pertinent" in verified
+    _single_grading_verifies_grades_when_made(db)
     again = run_cli("lists", "promote", "--case", "OP-1", "--list", "local-grades",
                     "--db", db).stdout  # fmt: skip
     assert "promoted 2 graded items" in again and "4 new entries, 4 already there" in again
@@ -120,6 +121,25 @@ def test_promoting_nothing_or_mixed_schemes_is_refused(tmp_path, monkeypatch, co
         if line
     ]
     assert {(x["name"], x["scheme"]) for x in listed if x["name"] == "v"} == {("v", "vics")}
+
+
+def _single_grading_verifies_grades_when_made(db: str) -> None:
+    """A case set to single grading: every grade counts as verified (and is promoted by
+    --verified-only); back to dual, only the confirmed one does."""
+    run_cli("cases", "set", "OP-1", "--grading", "single", "--db", db)
+    document = json.loads(run_cli("report", "--case", "OP-1", "--db", db).stdout)
+    assert document["metadata"]["grading"] == "single"
+    grades = document["exhibits"][0]["examiner_grades"]
+    assert (grades["C"]["verified"], grades["C"]["unverified"]) == (1, 0)
+    assert grades["C"]["verified_by"] == []  # nobody confirmed it: no name is claimed
+    html = run_cli("report", "--case", "OP-1", "--format", "html", "--db", db).stdout
+    assert "single: an examiner&#x27;s grade counts as verified as soon as it is made" in html
+    promoted = run_cli("lists", "promote", "--case", "OP-1", "--list", "single-graded",
+                       "--verified-only", "--db", db).stdout  # fmt: skip
+    assert "promoted 2 graded items" in promoted
+    refused = run_cli("cases", "set", "OP-1", "--grading", "triple", "--db", db, check=False)
+    assert refused.returncode == 2 and "single or dual" in refused.stderr
+    run_cli("cases", "set", "OP-1", "--grading", "dual", "--db", db)
 
 
 def _reports_count_grades_beside_list_matches(db: str, tmp_path) -> None:

@@ -92,11 +92,18 @@ def set_command(
     agency: str = typer.Option(None, "--agency"),
     reference: str = typer.Option(None, "--reference", help="The agency's own case number."),
     notes: str = typer.Option(None, "--notes"),
+    grading: str = typer.Option(
+        None,
+        "--grading",
+        help="dual: a grade counts as verified once a supervisor confirms it (the default); "
+        "single: as soon as it is made.",
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Describe a case (created if new): what a report is signed on."""
     store = open_store(db)
-    details = {"examiner": examiner, "agency": agency, "reference": reference, "notes": notes}
+    details = {"examiner": examiner, "agency": agency, "reference": reference, "notes": notes,
+               "grading": grading}  # fmt: skip
     given = {k: v for k, v in details.items() if v is not None}
     described = Cases(store).describe_case(
         case, audit=cli_audit("case.describe", {"case": case, **given}), **details

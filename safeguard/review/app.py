@@ -127,9 +127,13 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
             return counts_page(session.reviewer, session.csrf, case, exhibit, section.summary,
                                len(grades))  # fmt: skip
         queue = review_queue(section, desk.items.locators(chosen.id), grades)
+        videos = [
+            video for video in desk.items.of_kind(chosen.id, "video")
+            if not any(match.list_kind in ALERT_KINDS for match in video.matches)
+        ] if page <= 0 else []  # fmt: skip
         return grid_page(
             session.reviewer, session.csrf, case, exhibit, scheme, queue, section.summary,
-            max(page, 0), settings,
+            max(page, 0), settings, videos,
         )  # fmt: skip
 
     @app.get("/case/{case}/{exhibit}/confirm", response_class=HTMLResponse)

@@ -15,6 +15,7 @@ from safeguard.review.desk import ReviewSettings
 from safeguard.review.queue import QueuedFamily
 from safeguard.store.categories import Scheme
 from safeguard.store.grades import Grade
+from safeguard.store.items import ItemRecord
 from safeguard.store.reviewers import Reviewer
 
 STYLE = """
@@ -111,9 +112,11 @@ def grid_page(
     counts: dict,
     page_number: int = 0,
     settings: ReviewSettings = ReviewSettings(),
+    videos: list[ItemRecord] = (),
 ) -> str:
     """One page of the queue: families still to grade first (in priority order), then the
-    graded ones; PAGE_SIZE a page, so a grid of ten thousand families opens at once."""
+    graded ones; PAGE_SIZE a page, so a grid of ten thousand families opens at once. The
+    first page also lists the exhibit's unknown videos (never played, no picture)."""
     left = sum(1 for family in queue if family.grade is None)
     ordered = sorted(queue, key=lambda family: family.grade is not None)  # stable: priority kept
     shown = ordered[page_number * PAGE_SIZE : (page_number + 1) * PAGE_SIZE]
@@ -144,8 +147,25 @@ def grid_page(
         + _FLAGS
         + _grid(case, exhibit, scheme, csrf, "grade", cards, settings)
         + f"<p>{' '.join(link for link in pages if link)}</p>"
+        + _videos(videos)
     )
     return page(f"{case} / {exhibit}", body, reviewer, csrf)
+
+
+def _videos(videos: list[ItemRecord]) -> str:
+    if not videos:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(video.locator)}</td><td>{escape(video.type or '')}</td>"
+        f"<td>{video.size or 0:,}</td><td>not read yet</td></tr>"
+        for video in videos
+    )
+    return (
+        f"<h2>Videos not matched by a list ({len(videos):,})</h2>"
+        "<p>Listed, never shown or played. Their duration and a blurred contact sheet come "
+        "with video hashing.</p><table id=videos><tr><th>Location</th><th>Type</th>"
+        f"<th>Bytes</th><th>Duration</th></tr>{rows}</table>"
+    )
 
 
 def counts_page(

@@ -33,6 +33,11 @@ class Case:
     agency: str | None = None
     reference: str | None = None  # the force's own case number
     notes: str | None = None
+    grading: str = "dual"  # dual: verified once a supervisor confirms; single: when graded
+
+    @property
+    def dual_grading(self) -> bool:
+        return self.grading == "dual"
 
     def to_json(self) -> dict:
         return {
@@ -41,11 +46,13 @@ class Case:
             "agency": self.agency,
             "examiner": self.examiner,
             "notes": self.notes,
+            "grading": self.grading,
             "created_at": self.created_at.isoformat(),
         }
 
 
-CASE_DETAILS = ("examiner", "agency", "reference", "notes")
+CASE_DETAILS = ("examiner", "agency", "reference", "notes", "grading")
+GRADING_RULES = ("single", "dual")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,8 @@ class Cases:
         with self.engine.begin() as connection:
             case_id = self._case_id(connection, case)
             given = {k: v for k, v in details.items() if k in CASE_DETAILS and v is not None}
+            if given.get("grading", "dual") not in GRADING_RULES:
+                raise UsageError(f"grading is single or dual, not {given['grading']!r}")
             if given:
                 connection.execute(update(cases).where(cases.c.id == case_id).values(**given))
             audited(connection, audit, given)
@@ -104,7 +113,15 @@ class Cases:
         with self.engine.connect() as connection:
             rows = connection.execute(select(cases).order_by(cases.c.name))
             return [
-                Case(r.name, as_utc(r.created_at), r.examiner, r.agency, r.reference, r.notes)
+                Case(
+                    r.name,
+                    as_utc(r.created_at),
+                    r.examiner,
+                    r.agency,
+                    r.reference,
+                    r.notes,
+                    r.grading,
+                )
                 for r in rows
             ]
 

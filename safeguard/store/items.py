@@ -188,6 +188,16 @@ class ExhibitItems:
             )
             return {row.seq: row.locator for row in rows}
 
+    def of_kind(self, exhibit_id: int, kind: str) -> list[ItemRecord]:
+        """The items whose type is of this kind (``video``: ``video/mp4``, ``video/webm``...)."""
+        with self.engine.connect() as connection:
+            seqs = connection.execute(
+                select(items.c.seq).where(
+                    items.c.exhibit_id == exhibit_id, items.c.type.like(f"{kind}/%")
+                )
+            ).scalars()
+            return self.by_seq(exhibit_id, list(seqs))
+
     def by_seq(self, exhibit_id: int, seqs: list[int]) -> list[ItemRecord]:
         """The items of an exhibit with these sequence numbers, thumbnails included."""
         found: list[ItemRecord] = []

@@ -20,7 +20,7 @@ from safeguard.triage.report import Report
 SCHEDULE_COLUMNS = (
     "exhibit", "location", "allocation", "md5", "sha1", "sha256", "list", "category", "distance",
     "exhibit_status", "exhibit_warnings", "placement", "size", "entry", "scheme", "signal",
-    "match", "pertinent", "graded_by", "graded_at", "verified_by", "via_family",
+    "match", "pertinent", "graded_by", "graded_at", "verified_by", "verified", "via_family",
     "disputed_category",
 )  # fmt: skip
 CONTEXT_CASES = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"

@@ -3,7 +3,8 @@
 A list match says "list L holds this hash"; an examiner's grade says "X looked at
 it (or at its family's representative) and graded it, and Y confirmed". A report
 keeps the two apart: ``categories`` counts list matches only, ``examiner_grades``
-counts grades, each split into verified (a supervisor confirmed) and unverified,
+counts grades, each split into verified (a supervisor confirmed, or any grade under
+a case's single grading) and unverified,
 graded directly and graded with the family, and the grades a supervisor changed.
 Each graded file also has a row in the examiner schedule naming who graded it.
 """
@@ -24,7 +25,7 @@ def grade_key(grade: Grade) -> str:
     return report_key(grade.scheme, grade.category)
 
 
-def grade_row(exhibit: str, record: ItemRecord, grade: Grade) -> dict:
+def grade_row(exhibit: str, record: ItemRecord, grade: Grade, *, dual: bool = True) -> dict:
     return {
         **item_columns(exhibit, record),
         "category": grade_key(grade),
@@ -34,6 +35,7 @@ def grade_row(exhibit: str, record: ItemRecord, grade: Grade) -> dict:
         "graded_by": grade.graded_by,
         "graded_at": grade.graded_at.isoformat(timespec="seconds"),
         "verified_by": grade.confirmed_by,
+        "verified": grade.verified(dual=dual),
         "via_family": grade.via_seq is not None,
         "disputed_category": grade.disputed_category,
     }
@@ -50,7 +52,7 @@ class GradeCount:
 
     def add(self, row: dict) -> None:
         self.files += 1
-        self.verified += row["verified_by"] is not None
+        self.verified += row["verified"]
         self.via_family += row["via_family"]
         self.disputed += row["disputed_category"] is not None
         self.graded_by.add(row["graded_by"])

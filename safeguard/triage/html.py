@@ -33,6 +33,10 @@ from safeguard.triage.html_parts import (
 from safeguard.triage.report import ExhibitSection, Report
 
 MAX_FAMILIES_SHOWN = 500
+_GRADING = {
+    "dual": "dual: an examiner's grade counts as verified once a supervisor confirms it",
+    "single": "single: an examiner's grade counts as verified as soon as it is made",
+}
 _STATES = {
     "complete": "complete: every volume and container found was read",
     "incomplete": "INCOMPLETE: the scan was interrupted or is still running",
@@ -92,6 +96,7 @@ def _header(document: dict) -> str:
                 ("Agency", meta.get("agency")),
                 ("Examiner", meta.get("examiner")),
                 ("Notes", meta.get("notes")),
+                ("Grading", _GRADING[meta["grading"]]),
                 (
                     "Report generated",
                     f"{meta['generated_at']} (local {meta['generated_at_local']})",

@@ -50,6 +50,7 @@ def promote_grades(
     chosen: list[tuple[str, int, Grade]] = []
     unverified = non_pertinent = 0
     grades = Grades(store.engine)
+    dual = Cases(store).case(case).dual_grading
     for exhibit in Cases(store).exhibits(case):
         graded = grades.of_exhibit(exhibit.id)
         for grade in (graded[seq] for seq in sorted(graded)):
@@ -57,7 +58,7 @@ def promote_grades(
                 continue
             if not grade.pertinent:
                 non_pertinent += 1
-            elif verified_only and not grade.verified():
+            elif verified_only and not grade.verified(dual=dual):
                 unverified += 1
             else:
                 chosen.append((exhibit.name, exhibit.id, grade))

@@ -108,6 +108,7 @@ def build_report(
             stored.items(exhibit.id, thumbnails=False),
             partial(stored.by_seq, exhibit.id),
             grades.of_exhibit(exhibit.id),
+            dual=case.dual_grading,
         )
         for exhibit in exhibits
     ]
@@ -130,6 +131,8 @@ def summarise(
     records: Iterable[ItemRecord],
     fetch: Callable[[list[int]], list[ItemRecord]],
     grades: dict[int, Grade] | None = None,
+    *,
+    dual: bool = True,
 ) -> ExhibitSection:
     """An exhibit's counts and schedules (list matches; examiners' grades) from one pass
     over its items."""
@@ -158,7 +161,7 @@ def summarise(
         rows = schedule_rows(exhibit.name, record)
         schedule.extend(rows)
         if record.seq in grades:
-            graded.append(grade_row(exhibit.name, record, grades[record.seq]))
+            graded.append(grade_row(exhibit.name, record, grades[record.seq], dual=dual))
         if not rows:
             if record.matches:
                 counts["known_good"] += 1
