@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from safeguard.media.types import MediaKind, sniff
+from safeguard.vocabulary.content import MediaKind, sniff
 
 from conftest import require_shared
 

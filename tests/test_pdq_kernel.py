@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from safeguard.media.images import DecodeLimits, PdqMode, open_image, pdq_raster
-from safeguard.media.types import sniff
 from safeguard.signals import PDQ
 from safeguard.signals.pdq_kernel import bits_above_median, dct_coefficients
+from safeguard.vocabulary.content import sniff
 
 
 def _meta(pixels: np.ndarray) -> tuple[bytes, int]:

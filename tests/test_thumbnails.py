@@ -9,7 +9,7 @@ from PIL import Image
 
 from safeguard.media.images import DecodeLimits, PdqMode, open_image, pdq_raster
 from safeguard.media.thumbnails import THUMBNAIL_SIDE, review_thumbnail
-from safeguard.media.types import sniff
+from safeguard.vocabulary.content import sniff
 
 
 def test_thumbnail_is_small_grey_and_blurred(big_photo):

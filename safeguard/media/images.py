@@ -46,7 +46,7 @@ from safeguard.errors import (
     UnsupportedMediaError,
 )
 from safeguard.media.options import DecodeLimits, PdqMode
-from safeguard.media.types import MediaType
+from safeguard.vocabulary.content import MediaType
 
 __all__ = ["PDQ_SQUASH_SIDE", "DecodeLimits", "PdqMode", "Raster", "decode_raster", "open_image"]
 

@@ -17,7 +17,7 @@ from safeguard.errors import UndecodableImageError
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import Raster, loading_truncated, open_image
 from safeguard.media.options import DecodeLimits
-from safeguard.media.types import JPEG, SNIFF_BYTES, sniff
+from safeguard.vocabulary.content import JPEG, SNIFF_BYTES, sniff
 
 THUMBNAIL_SIDE = 96
 BLUR_RADIUS = 3

@@ -37,8 +37,8 @@ from safeguard.review.pages import (
 from safeguard.review.queue import review_queue
 from safeguard.review.reveal import add_reveal
 from safeguard.store import Scheme, Store
-from safeguard.store.lists import ALERT_KINDS
 from safeguard.store.reviewers import LoginRefused, Role
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 _SCRIPT = resources.files("safeguard.review").joinpath("review.js").read_text()
 _HEADERS = {

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 from safeguard.review.desk import ReviewSettings
 from safeguard.review.queue import QueuedFamily
-from safeguard.store.categories import Scheme
 from safeguard.store.grades import Grade
 from safeguard.store.items import ItemRecord
 from safeguard.store.reviewers import Reviewer
+from safeguard.vocabulary.categories import Scheme
 
 STYLE = """
 body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#111;background:#fafafa}

@@ -28,8 +28,8 @@ from safeguard.media.thumbnails import revealed_view
 from safeguard.review.desk import Desk
 from safeguard.sources.fetch import ReadBackError, read_back
 from safeguard.store.audit import AuditEvent
-from safeguard.store.lists import ALERT_KINDS
 from safeguard.triage.scan import ScanOptions
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 PICKUP_SECONDS = 30  # a view not fetched by then is dropped
 SLACK_SECONDS = 2  # a page's timer may fire a little late; beyond that, its word is capped

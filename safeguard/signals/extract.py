@@ -25,9 +25,16 @@ from safeguard.errors import (
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
 from safeguard.media.thumbnails import review_thumbnail
-from safeguard.media.types import JPEG, MEDIA_EXTENSIONS, SNIFF_BYTES, MediaKind, MediaType, sniff
 from safeguard.signals import CRYPTOGRAPHIC, PDQ, PerceptualHash
 from safeguard.sources.files import change_while_read, open_evidence
+from safeguard.vocabulary.content import (
+    JPEG,
+    MEDIA_EXTENSIONS,
+    SNIFF_BYTES,
+    MediaKind,
+    MediaType,
+    sniff,
+)
 
 CHUNK_BYTES = 1 << 20
 

@@ -38,7 +38,9 @@ from typing import BinaryIO
 import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 
-from safeguard.media.types import (
+from safeguard.sources.base import Item, UniqueNames
+from safeguard.sources.files import readable_name
+from safeguard.vocabulary.content import (
     BZIP2,
     GZIP,
     RAR,
@@ -50,8 +52,6 @@ from safeguard.media.types import (
     MediaType,
     looks_like_tar,
 )
-from safeguard.sources.base import Item, UniqueNames
-from safeguard.sources.files import readable_name
 
 _CHUNK = 1 << 20
 SEVEN_ZIP_IN_MEMORY = 64 << 20  # a 7z expanding to more spills its members to temporary files

@@ -24,12 +24,20 @@ from dfvfs.lib import definitions
 from dfvfs.path import factory
 
 from safeguard.errors import UsageError
-from safeguard.media.types import BZIP2, GZIP, SNIFF_BYTES, XZ, MediaKind, looks_like_tar, sniff
 from safeguard.sources.base import Item, Level, Locator, Problem
 from safeguard.sources.disk import DiskImageSource, os_spec, read_signature, verify_ewf
 from safeguard.sources.disk.signatures import HEAD_BYTES, disk_image_signature
 from safeguard.sources.files import open_evidence
 from safeguard.sources.folder import FolderSource
+from safeguard.vocabulary.content import (
+    BZIP2,
+    GZIP,
+    SNIFF_BYTES,
+    XZ,
+    MediaKind,
+    looks_like_tar,
+    sniff,
+)
 
 _DECOMPRESSORS = {GZIP: gzip.open, BZIP2: bz2.open, XZ: lzma.open}
 

@@ -23,11 +23,11 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from safeguard.media.types import JPEG, PNG, SNIFF_BYTES, ZIP, MediaKind, sniff
 from safeguard.sources.archives import ArchiveLimits, ExhibitSpend, archive_members, is_archive
 from safeguard.sources.base import Item, Level, Locator
 from safeguard.sources.carving import picture_end
 from safeguard.sources.disk import DiskImageSource, os_spec, read_signature
+from safeguard.vocabulary.content import JPEG, PNG, SNIFF_BYTES, ZIP, MediaKind, sniff
 
 MAX_IMAGE_DEPTH = 3  # a disk image inside an image inside an image, and no further
 MIN_IMAGE_BYTES = 4096

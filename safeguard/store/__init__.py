@@ -1,6 +1,5 @@
 """Where things are kept: graded hash lists (and later cases and audit), SQLite or PostgreSQL."""
 
-from safeguard.store.categories import Scheme, most_severe, normalise_category, report_key
 from safeguard.store.database import StoreMissing
 from safeguard.store.lists import (
     Action,
@@ -16,6 +15,7 @@ from safeguard.store.lists import (
     Store,
     StoredEntry,
 )
+from safeguard.vocabulary.categories import Scheme, most_severe, normalise_category, report_key
 
 __all__ = [
     "Action",

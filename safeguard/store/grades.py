@@ -28,11 +28,11 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from safeguard.errors import UsageError
 from safeguard.store.audit import Audit, audited
-from safeguard.store.categories import Scheme
 from safeguard.store.database import as_utc
-from safeguard.store.lists import ALERT_KINDS
 from safeguard.store.reviewers import Reviewer, Role
 from safeguard.store.schema import grade_history, grades, item_matches, items
+from safeguard.vocabulary.categories import Scheme
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 NON_PERTINENT = {Scheme.UK: "NP", Scheme.VICS: "0"}
 GRADES = {Scheme.UK: ("A", "B", "C", "NP"), Scheme.VICS: ("1", "2", "3", "4", "0")}

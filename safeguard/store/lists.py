@@ -14,7 +14,6 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from operator import attrgetter
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
@@ -22,7 +21,6 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 from safeguard.errors import NotFound, SafeguardError, UsageError
 from safeguard.signals import PDQ
 from safeguard.store.audit import Audit, audited
-from safeguard.store.categories import Scheme
 from safeguard.store.database import (
     StoreMissing,
     as_utc,
@@ -35,37 +33,19 @@ from safeguard.store.database import (
     store_identity,
 )
 from safeguard.store.schema import entries, hash_lists
+from safeguard.vocabulary.categories import Scheme
+from safeguard.vocabulary.entries import (
+    Action,
+    BadRecord,
+    ListKind,
+    NewEntry,
+    StoredEntry,
+)
 
 _BATCH = 20_000
 MAX_REPORTED_BAD = 1000
 _LOOKUP_SLICE = 500  # values per exact-lookup query
 MAX_REVIEW_THRESHOLD = 128
-
-
-class Action(StrEnum):
-    """What a platform does with an upload that hits a list, strongest first."""
-
-    BLOCK = "block"  # refuse it: nobody sees it
-    QUARANTINE = "quarantine"  # keep it hidden, pending a decision
-    REPORT = "report"  # keep it for the report to the authorities
-    REVIEW = "review"  # a person looks (blurred) before it goes anywhere
-
-    @property
-    def strength(self) -> int:
-        return len(ACTIONS_BY_STRENGTH) - ACTIONS_BY_STRENGTH.index(self)
-
-
-ACTIONS_BY_STRENGTH = tuple(Action)
-
-
-class ListKind(StrEnum):
-    ALERT = "alert"  # graded material: a match is a finding
-    KNOWN_GOOD = "known-good"  # NSRL-style: excludes files from review, never alerts
-    SELF_REPORTED = "self-reported"  # submitted by the person depicted (take it down)
-
-
-# The kinds whose matches are findings (a known-good match never is).
-ALERT_KINDS = (ListKind.ALERT.value, ListKind.SELF_REPORTED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,44 +76,6 @@ def effective_action(kind: ListKind, action: Action | None) -> Action | None:
     if kind is ListKind.KNOWN_GOOD:
         return None
     return action or Action.BLOCK
-
-
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    signal: str
-    value: bytes
-    category: str | None = None
-    series: str | None = None
-    victim_identified: bool | None = None
-    external_id: str | None = None
-    notes: str | None = None
-    disabled: bool = False
-    disabled_until: datetime | None = None
-    record: int = 0  # line or record number in the source file, for messages
-
-
-@dataclass(frozen=True, slots=True)
-class BadRecord:
-    record: int | str  # line number, record number, or a description of the place
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.record}: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
-    id: int
-    list_id: int
-    signal: str
-    value: bytes
-    category: str | None
-    series: str | None
-    victim_identified: bool | None
-    external_id: str | None
-    notes: str | None
-    disabled: bool
-    disabled_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from safeguard.store.categories import SEVERITY, Scheme, report_key
 from safeguard.store.items import ItemRecord, MatchRecord
-from safeguard.store.lists import ALERT_KINDS
+from safeguard.vocabulary.categories import SEVERITY, Scheme, report_key
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 EXACT_SIGNALS = frozenset({"md5", "sha1", "sha256"})
 NON_PERTINENT = "vics:0"

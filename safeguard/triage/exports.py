@@ -11,11 +11,11 @@ from typing import TextIO
 from safeguard import __version__
 from safeguard.formats.spreadsheets import spreadsheet_safe
 from safeguard.store.cases import Exhibit
-from safeguard.store.categories import SEVERITY, Scheme
 from safeguard.store.grades import Grade
 from safeguard.store.items import ItemRecord, MatchRecord
-from safeguard.store.lists import ALERT_KINDS
 from safeguard.triage.report import Report
+from safeguard.vocabulary.categories import SEVERITY, Scheme
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 SCHEDULE_COLUMNS = (
     "exhibit", "location", "allocation", "md5", "sha1", "sha256", "list", "category", "distance",

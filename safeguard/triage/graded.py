@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from safeguard.store.categories import Scheme, report_key
 from safeguard.store.grades import NON_PERTINENT, Grade
 from safeguard.store.items import ItemRecord
 from safeguard.triage.counting import item_columns
+from safeguard.vocabulary.categories import Scheme, report_key
 
 
 def grade_key(grade: Grade) -> str:

@@ -40,13 +40,11 @@ from functools import partial
 
 from safeguard import __version__
 from safeguard.errors import UsageError
-from safeguard.media.types import EMPTY, WITHOUT_DECODER
 from safeguard.signals import PDQ
 from safeguard.store.cases import Case, Cases, Exhibit
-from safeguard.store.categories import describe
 from safeguard.store.grades import Grade, Grades
 from safeguard.store.items import ExhibitItems, ItemRecord
-from safeguard.store.lists import ALERT_KINDS, Store
+from safeguard.store.lists import Store
 from safeguard.triage.counting import (
     NON_PERTINENT,
     category_counts,
@@ -54,6 +52,9 @@ from safeguard.triage.counting import (
 )
 from safeguard.triage.families import Families, UnknownPictures
 from safeguard.triage.graded import grade_counts, grade_row
+from safeguard.vocabulary.categories import describe
+from safeguard.vocabulary.content import EMPTY, WITHOUT_DECODER
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 COUNT_KEYS = (
     "files", "images", "videos", "undecodable_images", "empty", "errors", "known_good",

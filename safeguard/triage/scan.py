@@ -27,7 +27,6 @@ from pathlib import Path
 from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher, MatchResult
 from safeguard.media.images import PdqMode
-from safeguard.media.types import EMPTY
 from safeguard.parallel import default_workers, ordered_map
 from safeguard.signals import DIHEDRAL_NAMES
 from safeguard.signals.extract import FileHashes, HashOptions, hash_content
@@ -44,6 +43,7 @@ from safeguard.sources.nested import expand_containers
 from safeguard.store.cases import COMPLETE, Cases, list_snapshot
 from safeguard.store.items import ExhibitItems, ItemRecord, MatchRecord
 from safeguard.store.lists import Store
+from safeguard.vocabulary.content import EMPTY
 
 IN_MEMORY_MAX = 64 << 20  # bigger items are hashed in the parent, streaming
 BATCH_ITEMS = 200

@@ -22,7 +22,7 @@ from safeguard.errors import UsageError
 from safeguard.formats.lists import csv_lists, hma, nsrl, text, vics
 from safeguard.formats.lists.common import ReadOptions
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import BadRecord, NewEntry, StoredEntry
+from safeguard.vocabulary.entries import BadRecord, NewEntry, StoredEntry
 
 Reader = Callable[[Path, ReadOptions], Iterator[NewEntry | BadRecord]]
 Writer = Callable[[Iterable[StoredEntry], TextIO], int]

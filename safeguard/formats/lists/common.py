@@ -9,7 +9,8 @@ from datetime import datetime
 
 from safeguard.errors import UsageError
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import BadRecord, NewEntry, Scheme, normalise_category
+from safeguard.vocabulary.categories import Scheme, normalise_category
+from safeguard.vocabulary.entries import BadRecord, NewEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from safeguard.formats.lists.common import (
 )
 from safeguard.formats.spreadsheets import spreadsheet_restored, spreadsheet_safe
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import BadRecord, NewEntry, StoredEntry
+from safeguard.vocabulary.entries import BadRecord, NewEntry, StoredEntry
 
 _ALIASES = {
     "hash": "value",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from safeguard.formats.lists.common import ReadOptions, make_entry
-from safeguard.store import BadRecord, NewEntry
+from safeguard.vocabulary.entries import BadRecord, NewEntry
 
 _SIGNAL_NAMES = {"pdq": "pdq", "md5": "md5", "video_md5": "md5", "photo_md5": "md5"}
 

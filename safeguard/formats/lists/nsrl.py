@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from safeguard.formats.lists.common import ReadOptions, csv_rows, make_entry
-from safeguard.store import BadRecord, NewEntry
+from safeguard.vocabulary.entries import BadRecord, NewEntry
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _COLUMNS = {"sha256": "sha256", "sha-256": "sha256", "sha1": "sha1", "sha-1": "sha1", "md5": "md5"}

@@ -13,7 +13,8 @@ from pathlib import Path
 from safeguard.errors import UsageError
 from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import BadRecord, NewEntry, normalise_category
+from safeguard.vocabulary.categories import normalise_category
+from safeguard.vocabulary.entries import BadRecord, NewEntry
 
 _BY_LENGTH = {32: "md5", 40: "sha1"}
 

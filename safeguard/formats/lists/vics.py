@@ -35,7 +35,8 @@ from safeguard.errors import UsageError
 from safeguard.formats.lists.common import ReadOptions, parse_bool, parse_timestamp
 from safeguard.formats.lists.json_depth import MAX_DEPTH, too_deep
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import BadRecord, NewEntry, Scheme, StoredEntry, normalise_category
+from safeguard.vocabulary.categories import Scheme, normalise_category
+from safeguard.vocabulary.entries import BadRecord, NewEntry, StoredEntry
 
 PROFILES: dict[str, dict[int, str | None]] = {
     "us": {0: "0", 1: "1", 2: "2", 3: "3", 4: "4"},
