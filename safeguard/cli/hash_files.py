@@ -1,4 +1,5 @@
-"""``safeguard hash``: cryptographic and PDQ hashes of files, one record per file."""
+"""``safeguard hash``: cryptographic, PDQ and (asked for) vPDQ hashes of files, one record
+per file."""
 
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ def hash_command(
     dihedral: bool = typer.Option(
         False, "--dihedral", help="Add the 8 rotated/flipped PDQ variants (key pdq_dihedral)."
     ),
+    vpdq: bool = typer.Option(
+        False, "--vpdq", help="Hash videos with vPDQ too (key vpdq: a PDQ hash per sampled frame)."
+    ),
+    seconds_per_hash: float = typer.Option(
+        1.0,
+        "--seconds-per-hash",
+        min=0,
+        help="With --vpdq: hash one frame per this many seconds (0: every frame).",
+    ),
     output_format: OutputFormat = typer.Option(OutputFormat.JSONL, "--format"),
     workers: int = WORKERS_OPTION,
     max_pixels: int = typer.Option(
@@ -47,27 +57,33 @@ def hash_command(
         "\\[default: $SAFEGUARD_MAX_PIXELS or 128,000,000].",
     ),
 ) -> None:
-    """Hash files: MD5, SHA-1, SHA-256 for every file; PDQ for images. JSON Lines on stdout."""
+    """Hash files: MD5, SHA-1, SHA-256 for every file; PDQ for images; vPDQ for videos with
+    --vpdq. JSON Lines on stdout."""
     from safeguard.formats.hash_records import WRITERS
     from safeguard.signals.extract import HashOptions
 
     limits = DecodeLimits(max_pixels) if max_pixels else DecodeLimits()
-    options = HashOptions(pdq_mode=pdq_mode, dihedral=dihedral, limits=limits)
+    options = HashOptions(
+        pdq_mode=pdq_mode, dihedral=dihedral, limits=limits,
+        seconds_per_hash=seconds_per_hash if vpdq else None,
+    )  # fmt: skip
     found = found_paths(paths, recursive=recursive)
-    writer = WRITERS[output_format](sys.stdout, dihedral=dihedral)
-    counts = {"files": 0, "errors": 0, "images": 0, "low_quality": 0}
+    writer = WRITERS[output_format](sys.stdout, dihedral=dihedral, vpdq=vpdq)
+    counts = {"files": 0, "errors": 0, "images": 0, "low_quality": 0, "videos": 0}
     for hashes in hash_with_progress(found, options, workers, "hashing"):
         writer.write(hashes)
         counts["files"] += 1
         counts["errors"] += hashes.error is not None
         counts["images"] += hashes.pdq is not None
         counts["low_quality"] += bool(hashes.pdq and hashes.pdq.low_quality)
+        counts["videos"] += hashes.video is not None
     sys.stdout.flush()
     if stderr_is_terminal():
         typer.echo(
             f"{counts['files']:,} files, {counts['images']:,} images hashed, "
             f"{counts['low_quality']:,} with PDQ quality < 50 (weak for matching), "
-            f"{counts['errors']:,} errors",
+            + (f"{counts['videos']:,} videos hashed with vPDQ, " if vpdq else "")
+            + f"{counts['errors']:,} errors",
             err=True,
         )
 

@@ -2,7 +2,10 @@
 
 The keys and their order are a contract other tools parse; change them only with
 a new major version. ``pdq_dihedral`` is added only when dihedral variants were
-asked for.
+asked for, ``vpdq`` only when videos were hashed with vPDQ: in JSON Lines a list of
+``[frame_number, quality, pdq_hex, timestamp]``, one per hashed frame; in CSV one
+cell of the reference tool's lines (``frame_number,quality,pdq_hex,timestamp``)
+joined by ``;``. Either converts to the reference's one-file-per-video text as is.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import csv
 import json
 from typing import Any, TextIO
 
-from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ
+from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ, VPDQ
 from safeguard.signals.extract import FileHashes
 from safeguard.sources.files import readable_name
 
@@ -31,7 +34,7 @@ RECORD_FIELDS = (
 DIHEDRAL_FIELD = "pdq_dihedral"
 
 
-def to_record(hashes: FileHashes, *, dihedral: bool = False) -> dict[str, Any]:
+def to_record(hashes: FileHashes, *, dihedral: bool = False, vpdq: bool = False) -> dict[str, Any]:
     record: dict[str, Any] = {
         "path": readable_name(hashes.path),
         "size": hashes.size,
@@ -51,32 +54,47 @@ def to_record(hashes: FileHashes, *, dihedral: bool = False) -> dict[str, Any]:
         record[DIHEDRAL_FIELD] = (
             {name: PDQ.to_text(variants[name]) for name in DIHEDRAL_NAMES} if variants else None
         )
+    if vpdq:
+        value = hashes.values.get(VPDQ.name)
+        record[VPDQ.name] = (
+            [[f.number, f.quality, f.pdq.hex(), round(f.timestamp, 3)] for f in VPDQ.decode(value)]
+            if value is not None
+            else None
+        )
     return record
 
 
 class JsonLinesWriter:
-    def __init__(self, out: TextIO, *, dihedral: bool = False) -> None:
+    def __init__(self, out: TextIO, *, dihedral: bool = False, vpdq: bool = False) -> None:
         self._out = out
         self._dihedral = dihedral
+        self._vpdq = vpdq
 
     def write(self, hashes: FileHashes) -> None:
-        record = to_record(hashes, dihedral=self._dihedral)
+        record = to_record(hashes, dihedral=self._dihedral, vpdq=self._vpdq)
         self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 class CsvWriter:
-    """Nulls become empty cells; dihedral variants become one column each."""
+    """Nulls become empty cells; dihedral variants become one column each; a video's vPDQ
+    frames one cell."""
 
-    def __init__(self, out: TextIO, *, dihedral: bool = False) -> None:
+    def __init__(self, out: TextIO, *, dihedral: bool = False, vpdq: bool = False) -> None:
         self._dihedral = dihedral
+        self._vpdq = vpdq
         columns = list(RECORD_FIELDS)
         if dihedral:
             columns += [f"pdq_{name}" for name in DIHEDRAL_NAMES]
+        if vpdq:
+            columns.append(VPDQ.name)
         self._writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         self._writer.writeheader()
 
     def write(self, hashes: FileHashes) -> None:
         record = to_record(hashes, dihedral=self._dihedral)
+        if self._vpdq:
+            value = hashes.values.get(VPDQ.name)
+            record[VPDQ.name] = VPDQ.to_text(value).replace("\n", ";") if value else None
         variants = record.pop(DIHEDRAL_FIELD, None) or {}
         record.update({f"pdq_{name}": value for name, value in variants.items()})
         self._writer.writerow(

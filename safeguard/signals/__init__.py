@@ -1,6 +1,8 @@
 """Signal types: one module per kind of hash, registered here by name."""
 
 from safeguard.signals.base import (
+    IndexKind,
+    Needs,
     PerceptualHash,
     RasterSignal,
     SignalType,
@@ -9,9 +11,12 @@ from safeguard.signals.base import (
 )
 from safeguard.signals.crypto import MD5, SHA1, SHA256
 from safeguard.signals.pdq import DIHEDRAL_NAMES, PDQ
+from safeguard.signals.vpdq import VPDQ
 
 CRYPTOGRAPHIC: tuple[StreamSignal, ...] = (MD5, SHA1, SHA256)
 
+# The signals lists hold and matching serves. vPDQ is computed (``safeguard hash --vpdq``)
+# but joins these only when lists and the matcher can take its values.
 SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (*CRYPTOGRAPHIC, PDQ)}
 
 
@@ -23,6 +28,9 @@ __all__ = [
     "SHA1",
     "SHA256",
     "SIGNAL_TYPES",
+    "VPDQ",
+    "IndexKind",
+    "Needs",
     "PerceptualHash",
     "RasterSignal",
     "SignalType",

@@ -4,8 +4,10 @@ A signal type names itself, says how long its values are, how far apart two
 values are and how close counts as a match by default, and how it is written as
 text. What it can be computed *from* is a separate capability: a byte stream
 (:class:`StreamSignal`, the cryptographic hashes) or decoded pixels
-(:class:`RasterSignal`, PDQ). A new hash is one new module that subclasses one of
-these and registers an instance in :mod:`safeguard.signals`.
+(:class:`RasterSignal`, PDQ) or video frames (vPDQ): its ``needs``. Which kind of
+index finds its values among list entries is its ``index``. A new hash is one new
+module that subclasses one of these and registers an instance in
+:mod:`safeguard.signals`.
 
 Values are ``bytes`` everywhere inside Safeguard; hex text exists only at the edges.
 """
@@ -14,12 +16,29 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from safeguard.errors import UsageError
 
 if TYPE_CHECKING:
     from safeguard.media.images import Raster
+
+
+class Needs(StrEnum):
+    """What a signal is computed from, so extraction knows what to read or decode."""
+
+    BYTES = "bytes"  # the file's bytes, streamed once
+    PIXELS = "pixels"  # a picture's decoded pixels
+    FRAMES = "frames"  # a video's decoded frames
+
+
+class IndexKind(StrEnum):
+    """Which kind of index finds a signal's values among a list's entries."""
+
+    EXACT = "exact"  # equal values only (cryptographic digests): a store lookup
+    HAMMING = "hamming"  # fixed-length binary hashes within a bit distance
+    FRAME_BAG = "frame-bag"  # a video's frames, each found by Hamming, voted per video
 
 
 class Hasher(Protocol):
@@ -34,6 +53,8 @@ class SignalType(ABC):
     name: str
     size_bytes: int
     default_threshold: int  # the largest distance reported as a match
+    needs: Needs
+    index: IndexKind
 
     def to_text(self, value: bytes) -> str:
         return value.hex()
@@ -65,6 +86,8 @@ class StreamSignal(SignalType):
     """A signal computed over the raw bytes in one streaming pass."""
 
     default_threshold = 0
+    needs = Needs.BYTES
+    index = IndexKind.EXACT
 
     @abstractmethod
     def new_hasher(self) -> Hasher: ...
@@ -86,6 +109,8 @@ class RasterSignal(SignalType):
     """A perceptual signal computed from decoded RGB pixels."""
 
     min_quality: int
+    needs = Needs.PIXELS
+    index = IndexKind.HAMMING
 
     @abstractmethod
     def hash_raster(self, raster: Raster, *, dihedral: bool = False) -> PerceptualHash: ...

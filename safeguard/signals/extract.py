@@ -3,8 +3,9 @@
 The bytes stream through MD5, SHA-1 and SHA-256 once, in fixed-size chunks, so
 a file of any size hashes in constant memory. An image small enough to keep
 (``HashOptions.in_memory_max``) is decoded from the bytes already read; a larger
-one is opened again. Any failure becomes the item's ``error`` while whatever was
-computed before it (the cryptographic hashes, the type) is kept.
+one is opened again, as a video is (its frames decoded as they stream, for vPDQ).
+Any failure becomes the item's ``error`` while whatever was computed before it
+(the cryptographic hashes, the type) is kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from safeguard.errors import (
     ItemError,
@@ -25,7 +26,7 @@ from safeguard.errors import (
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
 from safeguard.media.thumbnails import review_thumbnail
-from safeguard.signals import CRYPTOGRAPHIC, PDQ, PerceptualHash
+from safeguard.signals import CRYPTOGRAPHIC, PDQ, VPDQ, PerceptualHash
 from safeguard.sources.files import change_while_read, open_evidence
 from safeguard.vocabulary.content import (
     JPEG,
@@ -35,6 +36,9 @@ from safeguard.vocabulary.content import (
     MediaType,
     sniff,
 )
+
+if TYPE_CHECKING:
+    from safeguard.media.video import VideoInfo
 
 CHUNK_BYTES = 1 << 20
 
@@ -46,6 +50,9 @@ class HashOptions:
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     in_memory_max: int = 256 << 20  # images up to this size are read once and decoded from memory
     thumbnail: bool = False  # also make a blurred greyscale review thumbnail
+    # vPDQ of videos, one frame hashed per this many seconds (0: every frame); None: not
+    # hashed (videos then get their cryptographic hashes only).
+    seconds_per_hash: float | None = None
 
 
 @dataclass(slots=True)
@@ -55,6 +62,8 @@ class FileHashes:
     media_type: MediaType | None = None
     digests: dict[str, bytes] = field(default_factory=dict)  # signal name -> digest
     pdq: PerceptualHash | None = None
+    values: dict[str, bytes] = field(default_factory=dict)  # other signals, by name (vpdq)
+    video: VideoInfo | None = None  # what decoding a video found (rate, frames, codec)
     width: int | None = None
     height: int | None = None
     error: str | None = None
@@ -80,6 +89,8 @@ def hash_content(name: str, opener: Opener, options: HashOptions) -> FileHashes:
         assert media_type is not None
         if media_type.is_image:
             _hash_image(kept, opener, media_type, options, result)
+        elif media_type.is_video and options.seconds_per_hash is not None:
+            _hash_video(opener, options, result)
         elif media_type.kind is MediaKind.EMPTY:
             result.error = "empty file (0 bytes)"
         elif media_type.kind is MediaKind.OTHER and _has_media_extension(name):
@@ -160,6 +171,23 @@ def _hash_image(
     result.error = "; ".join(notes) or None
     if options.thumbnail:
         result.thumbnail = review_thumbnail(raster)
+
+
+def _hash_video(opener: Opener, options: HashOptions, result: FileHashes) -> None:
+    # PyAV (and FFmpeg under it) load on the first video only.
+    from safeguard.media.video import VideoDecoder
+
+    with opener() as stream:
+        decoder = VideoDecoder(stream, options.limits, seconds_per_hash=options.seconds_per_hash)
+        frames = VPDQ.hash_frames(decoder.frames())
+    result.video = decoder.info
+    result.width, result.height = decoder.info.width, decoder.info.height
+    result.values[VPDQ.name] = VPDQ.encode(frames)
+    if decoder.info.truncated:
+        result.error = (
+            f"truncated: hashed the {decoder.info.frames_decoded:,} decodable frames "
+            f"({decoder.info.truncated})"
+        )
 
 
 def _extension(name: str) -> str:
