@@ -10,6 +10,13 @@ exact hashes still are.
 Hits on ``known-good`` lists are returned apart from alerts: they exclude a file
 from review and never raise an alert.
 
+A video's vPDQ frames are matched as a bag: its usable frames (quality >= 50,
+repeats once) are looked up in the frame index, which names the video entries
+holding any frame within reach; each of those is then compared in full with the
+reference rule (a frame within the list's PDQ threshold has a partner; a match
+when >= 80 % of the query's frames have one). Its ``distance`` is 100 less that
+percentage (0: every frame of the query found).
+
 For the match service a matcher can also return *review-band* hits: PDQ
 distances above a list's threshold and up to its review threshold, which a
 person should look at. Triage never asks for them.
@@ -20,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from safeguard.index.pdq import PdqIndex
-from safeguard.signals import CRYPTOGRAPHIC, PDQ
+from safeguard.index.hamming import HammingIndex
+from safeguard.signals import CRYPTOGRAPHIC, PDQ, VPDQ
 from safeguard.signals.extract import FileHashes
+from safeguard.signals.vpdq import usable_hashes
 from safeguard.store import Action, EntryHit, ListKind, Scheme, Store
 
 
@@ -67,15 +75,16 @@ class Matcher:
     def __init__(
         self,
         store: Store,
-        pdq_index: PdqIndex | None = None,
+        pdq_index: HammingIndex | None = None,
         lists: Sequence[str] | None = None,
         *,
         review_band: bool = False,
     ) -> None:
         self.store = store
         self.review_band = review_band
-        self.pdq_index = pdq_index if pdq_index is not None else PdqIndex(store)
+        self.pdq_index = pdq_index if pdq_index is not None else HammingIndex(store)
         self.only_lists = set(lists) if lists else None
+        self._frame_index: HammingIndex | None = None  # opened on the first video
         self._radius: int | None = None
         self._radius_at = -1.0
         if self.only_lists:
@@ -99,6 +108,14 @@ class Matcher:
             self._radius_at = self.pdq_index.refreshed_at
         return self._radius
 
+    @property
+    def frame_index(self) -> HammingIndex:
+        if self._frame_index is None:
+            self._frame_index = HammingIndex(
+                self.store, signal=VPDQ.name, max_staleness=self.pdq_index.max_staleness
+            )
+        return self._frame_index
+
     def match_file(self, hashes: FileHashes, *, dihedral: bool = False) -> MatchResult:
         return self.match_files([hashes], dihedral=dihedral)[0]
 
@@ -110,18 +127,27 @@ class Matcher:
             [(s.name, h.digests[s.name]) for s in CRYPTOGRAPHIC if s.name in h.digests]
             for h in many
         ]
-        return self.match_many(exact, [_pdq_queries(h, dihedral) for h in many])
+        videos = [h.values.get(VPDQ.name) for h in many]
+        return self.match_many(exact, [_pdq_queries(h, dihedral) for h in many], videos)
 
     def match_hashes(
-        self, exact: Iterable[tuple[str, bytes]], pdq_values: Sequence[bytes] = ()
+        self,
+        exact: Iterable[tuple[str, bytes]],
+        pdq_values: Sequence[bytes] = (),
+        video: bytes | None = None,
     ) -> MatchResult:
-        """Hits for exact (signal, value) pairs and for PDQ values (variants of one picture)."""
-        return self.match_many([list(exact)], [list(pdq_values)])[0]
+        """Hits for exact (signal, value) pairs, PDQ values (variants of one picture) and a
+        video's vPDQ frames."""
+        return self.match_many([list(exact)], [list(pdq_values)], [video])[0]
 
     def match_many(
-        self, exact: Sequence[list[tuple[str, bytes]]], pdq: Sequence[list[bytes]]
+        self,
+        exact: Sequence[list[tuple[str, bytes]]],
+        pdq: Sequence[list[bytes]],
+        videos: Sequence[bytes | None] | None = None,
     ) -> list[MatchResult]:
-        """For each query i: hits of its exact pairs ``exact[i]`` and its PDQ values ``pdq[i]``."""
+        """For each query i: hits of its exact pairs ``exact[i]``, its PDQ values ``pdq[i]``
+        and its video frames ``videos[i]``."""
         results = [MatchResult() for _ in exact]
         wanted = {pair: [] for pairs in exact for pair in pairs}
         for index, pairs in enumerate(exact):
@@ -133,7 +159,21 @@ class Matcher:
         for result, pdq_values in zip(results, pdq, strict=True):
             if pdq_values:
                 self._add_pdq(result, pdq_values)
+        for result, frames in zip(results, videos or [None] * len(results), strict=True):
+            if frames:
+                self._add_video(result, frames)
         return results
+
+    def _add_video(self, result: MatchResult, value: bytes) -> None:
+        query = VPDQ.decode(value)
+        candidates = self.frame_index.search(usable_hashes(query), self.radius())
+        hits = {hit.entry_id: hit for hit in self.store.entries_by_id(list(candidates))}
+        banked = self.store.video_frames(list(hits))
+        for entry_id, hit in hits.items():
+            limit = hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
+            bag = VPDQ.compare(query, banked[entry_id], limit)
+            if bag.is_match():
+                self._add(result, hit, 100 - int(bag.query_percent))
 
     def _add_pdq(self, result: MatchResult, pdq_values: Sequence[bytes]) -> None:
         candidates = self.pdq_index.search(pdq_values, self.radius())

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from safeguard.index.hamming import HammingIndex
 from safeguard.index.joins import join_pairs, join_within, roots
 from safeguard.index.mih import NARROW, WIDE, MultiIndex, as_words
-from safeguard.index.pdq import PdqIndex
 from safeguard.matching import Matcher
 from safeguard.signals import PDQ, hamming
 from safeguard.signals.extract import HashOptions, hash_file
@@ -102,7 +102,7 @@ def test_additions_are_visible_to_the_next_query_without_rebuild(store, tmp_path
     rng = np.random.default_rng(5)
     base = [rng.bytes(32) for _ in range(500)]
     store.import_entries("caid", _pdq_rows(base), spec=ListSpec())
-    index = PdqIndex(store, tmp_path / "idx")
+    index = HammingIndex(store, tmp_path / "idx")
     assert len(index.main) == 500 and index.tail_size == 0
 
     fresh = rng.bytes(32)
@@ -111,7 +111,7 @@ def test_additions_are_visible_to_the_next_query_without_rebuild(store, tmp_path
     assert list(found.values()) == [5]
     assert len(index.main) == 500 and index.tail_size == 1  # no rebuild happened
 
-    reopened = PdqIndex(store, tmp_path / "idx")  # loads the saved main, catches up the tail
+    reopened = HammingIndex(store, tmp_path / "idx")  # loads the saved main, catches up the tail
     assert (len(reopened.main), reopened.tail_size) == (500, 1)
     assert reopened.search([fresh], 0) == dict.fromkeys(found, 0)
 
@@ -119,7 +119,7 @@ def test_additions_are_visible_to_the_next_query_without_rebuild(store, tmp_path
 def test_tail_is_merged_into_a_new_main_when_it_grows(store, tmp_path):
     rng = np.random.default_rng(6)
     store.import_entries("caid", _pdq_rows([rng.bytes(32) for _ in range(50)]), spec=ListSpec())
-    index = PdqIndex(store, tmp_path / "idx", merge_minimum=10, merge_fraction=0.1)
+    index = HammingIndex(store, tmp_path / "idx", merge_minimum=10, merge_fraction=0.1)
     extra = [rng.bytes(32) for _ in range(20)]
     store.import_entries("caid", _pdq_rows(extra), spec=ListSpec())
     index.refresh()
@@ -132,9 +132,9 @@ def test_an_index_from_another_store_is_rebuilt(store_url, tmp_path):
 
     first = Store.open(store_url)
     first.import_entries("caid", _pdq_rows([os.urandom(32)]), spec=ListSpec())
-    PdqIndex(first, tmp_path / "idx")
+    HammingIndex(first, tmp_path / "idx")
     other = Store.open(str(tmp_path / "other.db"))
-    assert len(PdqIndex(other, tmp_path / "idx")) == 0
+    assert len(HammingIndex(other, tmp_path / "idx")) == 0
 
 
 def test_per_list_thresholds_and_disabled_entries(store):

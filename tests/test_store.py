@@ -126,9 +126,9 @@ def test_revisions_let_readers_catch_up(store):
     store.import_entries("caid", pdq[:2], spec=UK)
     _, middle = store.identity()
     store.import_entries("caid", pdq[2:], spec=UK)
-    changed = [pair for batch in store.changed_pdq_entries(middle) for pair in batch]
+    changed = [pair for batch in store.changed_codes("pdq", middle) for pair in batch]
     assert [value for _, value in changed] == [pdq[2].value]
-    everything = [pair for batch in store.changed_pdq_entries(start) for pair in batch]
+    everything = [pair for batch in store.changed_codes("pdq", start) for pair in batch]
     assert len(everything) == 3
 
 

@@ -15,15 +15,16 @@ import json
 
 import numpy as np
 import pytest
-from video_builders import audio_only, encode_video, moving_picture, panning_photo
 
 from safeguard.errors import DecodeError, UnsupportedMediaError
 from safeguard.media.options import DecodeLimits
 from safeguard.media.video import VideoDecoder, frame_step
 from safeguard.signals import VPDQ
 from safeguard.signals.extract import HashOptions, hash_content
+from safeguard.signals.vpdq import reference_text
 
 from conftest import require_shared, run_cli
+from video_builders import audio_only, encode_video, moving_picture, panning_photo
 
 CLIP = "chair-20-sd-bar"
 
@@ -157,8 +158,8 @@ def test_hash_writes_vpdq_frames_that_convert_to_the_reference_text(tmp_path):
     frames = line["vpdq"]
     assert line["type"] == "video/mp4" and (line["width"], line["height"]) == (480, 720)
     assert len(frames) == 614 and frames[1][:2] == [1, 100] and frames[1][3] == 0.033
-    text = "\n".join(f"{n},{q},{h},{t:.3f}" for n, q, h, t in frames)
-    assert VPDQ.to_text(VPDQ.parse(text)) == text
+    text = "".join(f"{n},{q},{h},{t:.3f}\n" for n, q, h, t in frames)
+    assert reference_text(VPDQ.parse(text)) == text
     assert len(VPDQ.parse(expected.read_text())) == len(VPDQ.parse(text))
     csv_out = run_cli("hash", "--vpdq", "--format", "csv", str(video)).stdout.splitlines()
     assert csv_out[0].endswith(",error,vpdq")

@@ -14,7 +14,8 @@ from rich.table import Table
 
 from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.errors import UsageError
-from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list
+from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list, vpdq_files
+from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import (
     Action,
     ImportRejected,
@@ -58,23 +59,27 @@ class ImportFormat(StrEnum):
     TEXT = "text"
     NSRL = "nsrl"
     HMA = "hma"
+    VPDQ = "vpdq"
 
 
 class ExportFormat(StrEnum):
     VICS = "vics"
     CSV = "csv"
+    VPDQ = "vpdq"  # one reference file per video entry, into the folder given as -o
 
 
-class SignalChoice(StrEnum):
-    MD5 = "md5"
-    SHA1 = "sha1"
-    SHA256 = "sha256"
-    PDQ = "pdq"
+# What a plain text list's one-hash lines can be: every signal written as one hex string.
+SignalChoice = StrEnum(
+    "SignalChoice",
+    {name.upper(): name for name, signal in SIGNAL_TYPES.items() if signal.index != "frame-bag"},
+)
 
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    file: Path = typer.Argument(
+        ..., exists=True, readable=True, help="The list file (for vPDQ: a file or a folder)."
+    ),
     list_name: str = typer.Option(..., "--list", help="List to add to (created if missing)."),
     file_format: ImportFormat = typer.Option(ImportFormat.AUTO, "--format"),
     signal: SignalChoice = typer.Option(
@@ -105,8 +110,10 @@ def import_command(
     ),
     db: str = DB_OPTION,
 ) -> None:
-    """Import a hash list file (VICS, CSV, plain text, NSRL, HMA) in one transaction."""
+    """Import a hash list file (VICS, CSV, plain text, NSRL, HMA, vPDQ) in one transaction."""
     fmt = detect_format(file) if file_format is ImportFormat.AUTO else file_format.value
+    if file.is_dir() and fmt != "vpdq":
+        raise UsageError(f"{file} is a folder: only vPDQ lists come as a folder of files")
     is_nsrl = fmt == "nsrl"
     kind = kind or (ListKind.KNOWN_GOOD if is_nsrl else ListKind.ALERT)
     if is_nsrl and kind is not ListKind.KNOWN_GOOD:
@@ -183,6 +190,10 @@ def _policy(name: str, changed) -> dict:
 
 
 def _sha256(path: Path) -> str:
+    """The file's SHA-256; for a folder, that of its files' names and SHA-256s, one a line."""
+    if path.is_dir():
+        lines = "".join(f"{_sha256(f)}  {f.name}\n" for f in sorted(path.glob("*.txt")))
+        return hashlib.sha256(lines.encode()).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -247,10 +258,10 @@ def ls_command(
 def export_command(
     name: str = typer.Argument(...),
     file_format: ExportFormat = typer.Option(..., "--format"),
-    output: Path = typer.Option(..., "-o", "--output", dir_okay=False),
+    output: Path = typer.Option(..., "-o", "--output", help="A file (for vpdq: a folder)."),
     db: str = DB_OPTION,
 ) -> None:
-    """Write a list as VICS 2.0 or CSV (re-importing the file gives the same entries)."""
+    """Write a list as VICS 2.0, CSV or vPDQ files (re-importing gives the same entries)."""
     store = open_store(db)
     hash_list = store.get_list(name)
     if file_format is ExportFormat.VICS and hash_list.scheme is not Scheme.VICS:
@@ -258,6 +269,10 @@ def export_command(
             f"{name!r} uses the {hash_list.scheme} scheme; VICS carries Project VIC codes only "
             "(export it as csv)"
         )
+    if file_format is ExportFormat.VPDQ:
+        count = vpdq_files.write_folder(store.iter_entries(hash_list.id), output)
+        typer.echo(f"wrote {count:,} vPDQ files (video entries) of {name!r} to {output}/")
+        return
     with output.open("w", encoding="utf-8", newline="") as handle:
         count = WRITERS[file_format.value](store.iter_entries(hash_list.id), handle)
     unit = "media records" if file_format is ExportFormat.VICS else "entries"

@@ -24,6 +24,13 @@ def match_command(
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match rotated/flipped copies."),
     recursive: bool = typer.Option(False, "--recursive", "-r"),
     pdq_mode: PdqMode = typer.Option(PdqMode.FAST, "--pdq-mode"),
+    seconds_per_hash: float = typer.Option(
+        1.0,
+        "--seconds-per-hash",
+        min=0,
+        help="vPDQ of videos: a frame per this many seconds (videos are hashed only when a "
+        "list holds vPDQ entries).",
+    ),
     workers: int = WORKERS_OPTION,
     db: str = DB_OPTION,
 ) -> None:
@@ -35,7 +42,11 @@ def match_command(
     store = open_store(db)
     warn_without_alert_lists(store)
     matcher = Matcher(store, lists=lists or None)
-    options = HashOptions(pdq_mode=pdq_mode, dihedral=dihedral)
+    # Decoding video costs; it is done only when some list could match what it gives.
+    videos = store.holds_signal("vpdq")
+    options = HashOptions(
+        pdq_mode=pdq_mode, dihedral=dihedral, seconds_per_hash=seconds_per_hash if videos else None
+    )
     out = sys.stdout  # bound before any progress bar is drawn, which must never capture it
     for hashes in hash_with_progress(found, options, workers, "matching"):
         result = matcher.match_file(hashes, dihedral=dihedral)

@@ -33,7 +33,7 @@ def serve_command(
     """Serve the match API (/v1) with its OpenAPI document at /docs and /openapi.json."""
     import uvicorn
 
-    from safeguard.index.pdq import PdqIndex
+    from safeguard.index.hamming import HammingIndex
     from safeguard.service.http_limits import GuardedHttpToolsProtocol
     from safeguard.service.settings import ServiceSettings
     from safeguard.store.database import database_url
@@ -44,7 +44,7 @@ def serve_command(
     _check_free(host, port)  # say so now, not after "serving on" has been printed
     # Build or bring the saved index up to date once, here, so that the workers
     # all open the same saved file instead of each rebuilding it.
-    PdqIndex(store)
+    HammingIndex(store)
     store.close()
     metrics_dir = tempfile.mkdtemp(prefix="safeguard-metrics-")
     os.environ.update(

@@ -94,7 +94,7 @@ class CsvWriter:
         record = to_record(hashes, dihedral=self._dihedral)
         if self._vpdq:
             value = hashes.values.get(VPDQ.name)
-            record[VPDQ.name] = VPDQ.to_text(value).replace("\n", ";") if value else None
+            record[VPDQ.name] = VPDQ.to_text(value) if value else None
         variants = record.pop(DIHEDRAL_FIELD, None) or {}
         record.update({f"pdq_{name}": value for name, value in variants.items()})
         self._writer.writerow(

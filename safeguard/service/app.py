@@ -26,7 +26,7 @@ from starlette.formparsers import MultiPartException
 from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
 from safeguard.formats.lists.common import ReadOptions, make_entry
-from safeguard.index.pdq import PdqIndex
+from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
 from safeguard.service import metrics
 from safeguard.service.auth import Authenticator, Caller, KeyGate, require
@@ -114,7 +114,7 @@ _UPLOAD_BODY = {
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     store = Store.open(settings.db)
-    index = PdqIndex(store, max_staleness=settings.freshness)
+    index = HammingIndex(store, max_staleness=settings.freshness)
     matcher = Matcher(store, index, review_band=True)
     webhook_store = WebhookStore(store.engine)
     sender = WebhookSender(

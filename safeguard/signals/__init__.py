@@ -15,9 +15,7 @@ from safeguard.signals.vpdq import VPDQ
 
 CRYPTOGRAPHIC: tuple[StreamSignal, ...] = (MD5, SHA1, SHA256)
 
-# The signals lists hold and matching serves. vPDQ is computed (``safeguard hash --vpdq``)
-# but joins these only when lists and the matcher can take its values.
-SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (*CRYPTOGRAPHIC, PDQ)}
+SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (*CRYPTOGRAPHIC, PDQ, VPDQ)}
 
 
 __all__ = [

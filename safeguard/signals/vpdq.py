@@ -1,10 +1,13 @@
 """vPDQ, Meta's video hash: a PDQ hash of sampled frames, matched as a bag of frames.
 
 A value is the list of hashed frames: frame number, quality, PDQ hash and timestamp,
-written as the reference tool writes them, one line per frame
-(``frame_number,quality,pdq_hex,timestamp`` with 3 decimals). Inside Safeguard it is
-``bytes`` like every other signal value: 41 bytes a frame (number, quality, hash,
-timestamp), so the store and the formats carry it as they carry any hash.
+written as the reference tool writes them (``frame_number,quality,pdq_hex,timestamp``
+with 3 decimals), one frame after another: as text on one line, frames joined by
+``;`` (so a value fits a CSV cell or a VICS field), and one line a frame in the
+reference's own one-file-per-video text (:func:`reference_text`); both are read.
+Inside Safeguard it is ``bytes`` like every other signal value: 41 bytes a frame
+(number, quality, hash, timestamp), so the formats carry it as they carry any hash
+(the store keeps a video entry's frames a row each, for the frame index).
 
 Matching follows the reference rule: frames of quality below 50 are dropped and
 repeated hashes counted once, on both sides; a frame has a partner when some frame
@@ -94,12 +97,13 @@ class VpdqSignal(SignalType):
         ]
 
     def to_text(self, value: bytes) -> str:
-        return "\n".join(frame.to_line() for frame in self.decode(value))
+        return ";".join(frame.to_line() for frame in self.decode(value))
 
     def parse(self, text: str) -> bytes:
-        """Read the reference tool's text: one ``frame,quality,hex,timestamp`` line a frame."""
+        """Read frames written ``frame,quality,hex,timestamp``, one a line or ``;`` apart."""
         frames = []
-        for number, line in enumerate(text.strip().splitlines(), 1):
+        lines = [line for line in text.replace(";", "\n").split("\n") if line.strip()]
+        for number, line in enumerate(lines, 1):
             fields = [field.strip() for field in line.split(",")]
             if len(fields) != 4:
                 raise UsageError(f"vpdq line {number}: want frame,quality,pdq_hex,timestamp")
@@ -121,7 +125,7 @@ class VpdqSignal(SignalType):
         distance: int = FRAME_DISTANCE,
     ) -> BagMatch:
         """The reference's bag-of-frames comparison, both ways."""
-        mine, theirs = _usable(query), _usable(compared)
+        mine, theirs = usable_hashes(query), usable_hashes(compared)
         if not mine or not theirs:
             return BagMatch(0.0, 0.0)
         near = _near(mine, theirs, distance)
@@ -136,7 +140,12 @@ class VpdqSignal(SignalType):
         return 100 - int(match.query_percent)
 
 
-def _usable(frames: Sequence[FrameHash]) -> list[bytes]:
+def reference_text(value: bytes) -> str:
+    """The reference tool's own file for one video: a line a frame."""
+    return "\n".join(frame.to_line() for frame in VPDQ.decode(value)) + "\n"
+
+
+def usable_hashes(frames: Sequence[FrameHash]) -> list[bytes]:
     """Distinct hashes of the frames good enough to match, in first-seen order."""
     return list(dict.fromkeys(f.pdq for f in frames if f.quality >= FRAME_QUALITY))
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select, update
 
 from safeguard.store.lists import Store
-from safeguard.store.schema import exhibits, item_matches, items
+from safeguard.store.schema import exhibits, item_matches, item_values, items
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,7 @@ class ItemRecord:
     errors: list[str] = field(default_factory=list)
     matches: list[MatchRecord] = field(default_factory=list)
     thumbnail: bytes | None = None  # kept only for images that matched no list
+    values: dict[str, bytes] = field(default_factory=dict)  # other signals (vpdq), by name
 
 
 _ITEM_COLUMNS = (
@@ -117,22 +118,24 @@ class ExhibitItems:
         ]
         with self.engine.begin() as connection:
             connection.execute(items.insert(), rows)
-            matched = {record.locator: record for record in records if record.matches}
-            if not matched:
+            wanted = {r.locator: r for r in records if r.matches or r.values}
+            if not wanted:
                 return
             ids = connection.execute(
                 select(items.c.locator, items.c.id).where(
-                    items.c.exhibit_id == exhibit_id, items.c.locator.in_(list(matched))
+                    items.c.exhibit_id == exhibit_id, items.c.locator.in_(list(wanted))
                 )
-            )
-            connection.execute(
-                item_matches.insert(),
-                [
-                    _match_row(item_id, m)
-                    for locator, item_id in ids
-                    for m in matched[locator].matches
-                ],
-            )
+            ).all()
+            match_rows = [_match_row(i, m) for loc, i in ids for m in wanted[loc].matches]
+            value_rows = [
+                {"item_id": i, "signal": signal, "value": value}
+                for loc, i in ids
+                for signal, value in wanted[loc].values.items()
+            ]
+            if match_rows:
+                connection.execute(item_matches.insert(), match_rows)
+            if value_rows:
+                connection.execute(item_values.insert(), value_rows)
 
     def replace_matches(
         self, exhibit_id: int, records: Sequence[ItemRecord], lists_used: Sequence[dict]
@@ -226,6 +229,11 @@ class ExhibitItems:
                         row.distance, row.category, row.scheme,
                     )
                 )  # fmt: skip
+            values: dict[int, dict[str, bytes]] = {}
+            for row in connection.execute(
+                select(item_values).join(items, items.c.id == item_values.c.item_id).where(wanted)
+            ):
+                values.setdefault(row.item_id, {})[row.signal] = bytes(row.value)
             result = connection.execution_options(yield_per=5000).execute(
                 select(*columns).where(wanted).order_by(items.c.seq)
             )
@@ -237,6 +245,7 @@ class ExhibitItems:
                     allocation=row.allocation,
                     errors=json.loads(row.errors) if row.errors else [],
                     matches=matches.get(row.id, []),
+                    values=values.get(row.id, {}),
                 )
                 for column in _ITEM_COLUMNS[2:]:
                     value = getattr(row, column, None)

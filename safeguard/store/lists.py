@@ -14,13 +14,14 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from safeguard.errors import NotFound, SafeguardError, UsageError
-from safeguard.signals import PDQ
+from safeguard.signals import PDQ, VPDQ
+from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash
 from safeguard.store.audit import Audit, audited
+from safeguard.store.bulk import BulkWriter, batches
 from safeguard.store.database import (
     StoreMissing,
     as_utc,
@@ -32,7 +33,7 @@ from safeguard.store.database import (
     store_exists,
     store_identity,
 )
-from safeguard.store.schema import entries, hash_lists
+from safeguard.store.schema import entries, entry_frames, hash_lists
 from safeguard.vocabulary.categories import Scheme
 from safeguard.vocabulary.entries import (
     Action,
@@ -42,7 +43,6 @@ from safeguard.vocabulary.entries import (
     StoredEntry,
 )
 
-_BATCH = 20_000
 MAX_REPORTED_BAD = 1000
 _LOOKUP_SLICE = 500  # values per exact-lookup query
 MAX_REVIEW_THRESHOLD = 128
@@ -218,6 +218,19 @@ class Store:
                 counts.setdefault(list_id, {})[signal] = count
         return counts
 
+    def holds_signal(self, signal: str) -> bool:
+        """Whether any enabled list has an entry of this signal (worth computing it for)."""
+        with self.engine.connect() as connection:
+            return (
+                connection.execute(
+                    select(entries.c.id)
+                    .join(hash_lists, hash_lists.c.id == entries.c.list_id)
+                    .where(entries.c.signal == signal, hash_lists.c.enabled)
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
     def get_list(self, name: str) -> HashList:
         with self.engine.connect() as connection:
             return self._require_list(connection, name)
@@ -329,8 +342,9 @@ class Store:
                     f"list {name!r} is {target.kind}/{target.scheme}, not {spec.kind}/{spec.scheme}"
                 )
             revision = next_revision(connection)
-            writer = _BulkWriter(connection, target.id, revision)
-            for batch in _batches(rows, report):
+            writer = BulkWriter(connection, target.id, revision)
+            for batch in batches(rows, report):
+                batch = writer.prepare(batch)
                 skipped = writer.insert(batch)
                 if not skipped:
                     continue
@@ -352,16 +366,20 @@ class Store:
         return report
 
     def iter_entries(self, list_id: int) -> Iterator[StoredEntry]:
+        """Every entry of a list; a video entry's value is its frames, as imported."""
         with self.engine.connect() as connection:
             result = connection.execution_options(yield_per=10_000).execute(
                 select(entries).where(entries.c.list_id == list_id).order_by(entries.c.id)
             )
             for row in result:
+                value = bytes(row.value)
+                if row.signal == VPDQ.name:
+                    value = VPDQ.encode(self.video_frames([row.id])[row.id])
                 yield StoredEntry(
                     row.id,
                     row.list_id,
                     row.signal,
-                    bytes(row.value),
+                    value,
                     row.category,
                     row.series,
                     row.victim_identified,
@@ -398,16 +416,38 @@ class Store:
             return []
         return self._hits(entries.c.id.in_([int(i) for i in set(ids)]))
 
-    def changed_pdq_entries(self, after_revision: int) -> Iterator[list[tuple[int, bytes]]]:
-        """Batches of (id, value) of every PDQ entry written after a revision."""
+    def video_frames(self, entry_ids: Sequence[int]) -> dict[int, list[FrameHash]]:
+        """The frames of these video entries, in frame order."""
+        found: dict[int, list[FrameHash]] = {int(i): [] for i in entry_ids}
+        with self.engine.connect() as connection:
+            for start in range(0, len(found), _LOOKUP_SLICE):
+                chunk = list(found)[start : start + _LOOKUP_SLICE]
+                for row in connection.execute(
+                    select(entry_frames)
+                    .where(entry_frames.c.entry_id.in_(chunk))
+                    .order_by(entry_frames.c.entry_id, entry_frames.c.number)
+                ):
+                    found[row.entry_id].append(
+                        FrameHash(row.number, row.quality, bytes(row.pdq), row.timestamp)
+                    )
+        return found
+
+    def changed_codes(self, signal: str, after_revision: int) -> Iterator[list[tuple[int, bytes]]]:
+        """Batches of (entry id, 256-bit code) written after a revision: the signal's values,
+        or for a video signal its entries' usable frames (each under its entry's id)."""
+        query = (
+            select(entries.c.id, entries.c.value).where(entries.c.signal == signal)
+            if signal != VPDQ.name
+            else select(entries.c.id, entry_frames.c.pdq)
+            .join(entry_frames, entry_frames.c.entry_id == entries.c.id)
+            .where(entry_frames.c.quality >= FRAME_QUALITY)
+        )
         with self.engine.connect() as connection:
             result = connection.execution_options(yield_per=50_000).execute(
-                select(entries.c.id, entries.c.value)
-                .where(entries.c.signal == "pdq", entries.c.revision > after_revision)
-                .order_by(entries.c.id)
+                query.where(entries.c.revision > after_revision).order_by(entries.c.id)
             )
             for partition in result.partitions():
-                yield [(row.id, bytes(row.value)) for row in partition]
+                yield [(row[0], bytes(row[1])) for row in partition]
 
     def identity(self) -> tuple[str, int]:
         with self.engine.connect() as connection:
@@ -533,104 +573,3 @@ def _check_review_band(pdq_threshold: int | None, review_threshold: int | None) 
             f"the review threshold must be above the match threshold ({threshold}) "
             f"and at most {MAX_REVIEW_THRESHOLD}"
         )
-
-
-_REQUIRED_COLUMNS = ("list_id", "revision", "source_line", "signal", "value", "category")
-# Columns sent only when some row of the batch has a value for them: fewer
-# parameters per row is measurably faster, and most lists carry none of these.
-_OPTIONAL_COLUMNS = (
-    "series",
-    "victim_identified",
-    "external_id",
-    "notes",
-    "disabled",
-    "disabled_until",
-)
-
-
-def _batches(
-    rows: Iterable[NewEntry | BadRecord], report: ImportReport
-) -> Iterator[list[NewEntry]]:
-    batch: list[NewEntry] = []
-    for row in rows:
-        if isinstance(row, BadRecord):
-            report.add_bad(row)
-            continue
-        batch.append(row)
-        if len(batch) == _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _sqlite_timestamp(value: datetime | None) -> str | None:
-    # The text form SQLAlchemy itself stores in SQLite (naive UTC), so comparisons agree.
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-class _BulkWriter:
-    """Batched inserts into ``entries`` on the import's own connection (no ORM, no staging)."""
-
-    def __init__(self, connection: Connection, list_id: int, revision: int) -> None:
-        self.connection = connection
-        self.list_id = list_id
-        self.revision = revision
-        self.inserted = 0
-        postgres = connection.dialect.name == "postgresql"
-        self.placeholder = "%s" if postgres else "?"
-        self.stamp = (lambda value: value) if postgres else _sqlite_timestamp
-        self.cursor = connection.connection.driver_connection.cursor()
-
-    def _statement(self, columns: tuple[str, ...]) -> str:
-        marks = ", ".join([self.placeholder] * len(columns))
-        return (
-            f"INSERT INTO entries ({', '.join(columns)}) VALUES ({marks}) "
-            "ON CONFLICT (signal, value, list_id) DO NOTHING"
-        )
-
-    def insert(self, batch: list[NewEntry]) -> int:
-        """Insert a batch; returns how many rows conflicted with an existing entry."""
-        optional = tuple(
-            column
-            for column in _OPTIONAL_COLUMNS
-            # `disabled` defaults to false; every other optional column defaults to null.
-            if any(
-                getattr(row, column) if column == "disabled" else getattr(row, column) is not None
-                for row in batch
-            )
-        )
-        list_id, revision = self.list_id, self.revision
-        values = [(list_id, revision, r.record, r.signal, r.value, r.category) for r in batch]
-        if optional:
-            extras = attrgetter(*optional)
-            stamp_at = optional.index("disabled_until") if "disabled_until" in optional else -1
-            for position, row in enumerate(batch):
-                extra = extras(row)
-                extra = list(extra) if len(optional) > 1 else [extra]
-                if stamp_at >= 0:
-                    extra[stamp_at] = self.stamp(extra[stamp_at])
-                values[position] = (*values[position], *extra)
-        self.cursor.executemany(self._statement(_REQUIRED_COLUMNS + optional), values)
-        added = self.cursor.rowcount
-        self.inserted += added
-        return len(batch) - added
-
-    def explain_duplicates(self, batch: list[NewEntry]) -> Iterator[BadRecord]:
-        """Name each row of a batch that did not go in, and what it repeats."""
-        mark = self.placeholder
-        query = (
-            f"SELECT id, revision, source_line FROM entries WHERE signal = {mark} "
-            f"AND value = {mark} AND list_id = {mark}"
-        )
-        for row in batch:
-            self.cursor.execute(query, (row.signal, row.value, self.list_id))
-            entry_id, revision, line = self.cursor.fetchone()
-            if revision != self.revision:
-                yield BadRecord(row.record, f"{row.signal} already in this list (entry {entry_id})")
-            elif line != row.record:
-                yield BadRecord(row.record, f"duplicate {row.signal} of line/record {line}")

@@ -84,6 +84,21 @@ entries = Table(
     Index("ix_entries_revision", "revision"),
 )
 
+# The frames of a video entry (vPDQ), one row each; the entry's value is the SHA-256
+# of its frames (so a video's frames are stored once a list, and a value stays small
+# enough for the unique index). Frames of quality >= 50 go into the frame index.
+entry_frames = Table(
+    "entry_frames",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("entry_id", BigInteger, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("quality", Integer, nullable=False),
+    Column("pdq", LargeBinary, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Index("ix_entry_frames_entry", "entry_id"),
+)
+
 cases = Table(
     "cases",
     metadata,
@@ -324,6 +339,21 @@ grade_history = Table(
     Column("before", Text, nullable=True),  # JSON of the grade row before; null: ungraded
     Column("after", Text, nullable=True),  # JSON of the grade row after; null: ungraded
     Index("ix_grade_history_action", "action_id"),
+)
+
+# An item's values of the signals without a column of their own (a video's vPDQ
+# frames...), one row per item and signal: a new signal needs no new column.
+item_values = Table(
+    "item_values",
+    metadata,
+    Column(
+        "item_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("items.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("signal", String(16), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
 )
 
 # Every picture the workspace sent to a person: what exposure accounting counts.

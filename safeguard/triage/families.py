@@ -9,6 +9,11 @@ their hashes collide.
 A report meets every unknown picture of an exhibit, a million of them on a big
 one, so they are kept as packed arrays (about 80 bytes a picture), never as
 Python objects, and the families come back as two arrays, not a list of lists.
+
+Unknown videos are grouped the same way by their vPDQ frames (:class:`UnknownVideos`):
+the same bytes, or one video matching another by the reference rule (80 % of its
+frames with a partner within 31 bits), either way round, so a clip joins the video
+it was cut from.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from array import array
 import numpy as np
 
 from safeguard.index.joins import join_pairs, join_within, roots
-from safeguard.index.mih import MultiIndex
-from safeguard.signals import PDQ
+from safeguard.index.mih import MultiIndex, as_words
+from safeguard.signals import PDQ, VPDQ
+from safeguard.signals.vpdq import FrameHash, usable_hashes
 
 _NO_SHA256 = np.void(bytes(32))
 
@@ -56,6 +62,55 @@ class UnknownPictures:
             matrix = np.frombuffer(self._pdq, np.uint8).reshape(-1, 32)[distinct]
             join_within(MultiIndex.build(matrix, distinct), PDQ.default_threshold, parent)
         return Families.from_roots(seqs, roots(parent))
+
+
+class UnknownVideos:
+    """The unknown videos of an exhibit: their bytes' SHA-256 and vPDQ frames."""
+
+    def __init__(self) -> None:
+        self._seqs: list[int] = []
+        self._sha256: list[bytes] = []
+        self._frames: list[list[FrameHash]] = []
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def add(self, seq: int, sha256: bytes | None, vpdq: bytes | None) -> None:
+        self._seqs.append(seq)
+        self._sha256.append(sha256 or bytes(32))
+        self._frames.append(VPDQ.decode(vpdq) if vpdq else [])
+
+    def families(self) -> Families:
+        count = len(self)
+        parent = np.arange(count)
+        if count:
+            sha256 = np.frombuffer(b"".join(self._sha256), "V32")
+            _join_equal(parent, sha256, ignore=_NO_SHA256)
+        owners, codes = [], []
+        for video, frames in enumerate(self._frames):
+            usable = usable_hashes(frames)
+            owners += [video] * len(usable)
+            codes += usable
+        if codes:
+            # Which videos share a frame within reach; only those are compared in full.
+            matrix = np.frombuffer(b"".join(codes), np.uint8).reshape(-1, 32)
+            index, owner = MultiIndex.build(matrix, np.arange(len(codes))), np.array(owners)
+            words = as_words(matrix)
+            for video in range(count):
+                near = {
+                    int(other)
+                    for position in np.flatnonzero(owner == video)
+                    for other in owner[index.search(words[position], PDQ.default_threshold)[0]]
+                    if other > video
+                }
+                for other in near:
+                    if _same_video(self._frames[video], self._frames[other]):
+                        join_pairs(parent, np.array([video]), np.array([other]))
+        return Families.from_roots(np.array(self._seqs, np.int64), roots(parent))
+
+
+def _same_video(a: list[FrameHash], b: list[FrameHash]) -> bool:
+    return VPDQ.compare(a, b).is_match() or VPDQ.compare(b, a).is_match()
 
 
 def _join_equal(parent, values, *, members=None, ignore=None) -> None:

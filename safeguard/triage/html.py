@@ -53,6 +53,8 @@ _COUNTS = (
     ("matched_files", "Files matching a graded list"),
     ("unknown_images", "Unknown images"),
     ("unknown_groups", "Unknown families (to review)"),
+    ("unknown_videos", "Unknown videos"),
+    ("unknown_video_groups", "Unknown video groups (to review)"),
     ("graded_images", "Unknown images graded by examiners"),
 )
 

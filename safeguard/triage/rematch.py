@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 from safeguard.errors import UsageError
-from safeguard.index.pdq import PdqIndex
+from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
 from safeguard.signals import PDQ
 from safeguard.store.cases import RUNNING, Exhibit, list_snapshot
@@ -37,14 +37,15 @@ def rematch_exhibit(store: Store, exhibit: Exhibit) -> tuple[int, int, int]:
             "again to finish it first"
         )
     stored = ExhibitItems(store)
-    matcher = Matcher(store, PdqIndex(store))
+    matcher = Matcher(store, HammingIndex(store))
     updates: list[ItemRecord] = []
     changed = total = unrotated = 0
     records = stored.items(exhibit.id)
     while group := list(islice(records, GROUP)):
         exact = [_exact(record) for record in group]
         pdq = [_pdq_values(record) for record in group]
-        for record, result in zip(group, matcher.match_many(exact, pdq), strict=True):
+        videos = [record.values.get("vpdq") for record in group]
+        for record, result in zip(group, matcher.match_many(exact, pdq, videos), strict=True):
             fresh = match_records(result)
             total += 1
             unrotated += record.pdq is not None and record.pdq_dihedral is None

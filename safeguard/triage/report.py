@@ -23,6 +23,8 @@ Counting rules:
 * ``categories``: per grading scheme, each file under its deciding match (see
   counting), split into ``exact`` and ``perceptual`` and by placement; ``unique``
   counts distinct SHA-256;
+* ``unknown_videos``: videos matching no list; ``unknown_video_groups``: those
+  grouped by vPDQ (the same video re-encoded, cut or trimmed is one group);
 * ``unknown_images``: decodable images matching no list; ``unknown_groups``: the
   near-duplicate families among them (PDQ within 31, transitively). A family is
   reviewed once;
@@ -40,7 +42,7 @@ from functools import partial
 
 from safeguard import __version__
 from safeguard.errors import UsageError
-from safeguard.signals import PDQ
+from safeguard.signals import PDQ, VPDQ
 from safeguard.store.cases import Case, Cases, Exhibit
 from safeguard.store.grades import Grade, Grades
 from safeguard.store.items import ExhibitItems, ItemRecord
@@ -50,7 +52,7 @@ from safeguard.triage.counting import (
     category_counts,
     schedule_rows,
 )
-from safeguard.triage.families import Families, UnknownPictures
+from safeguard.triage.families import Families, UnknownPictures, UnknownVideos
 from safeguard.triage.graded import grade_counts, grade_row
 from safeguard.vocabulary.categories import describe
 from safeguard.vocabulary.content import EMPTY, WITHOUT_DECODER
@@ -77,6 +79,7 @@ class ExhibitSection:
     summary: dict
     fetch: Callable[[list[int]], list[ItemRecord]]  # items by sequence number, thumbnails too
     families: Families | None = None
+    video_families: Families | None = None  # unknown videos, grouped by vPDQ
     failed: list[ItemRecord] = field(default_factory=list)
     undecodable: list[ItemRecord] = field(default_factory=list)
 
@@ -142,6 +145,7 @@ def summarise(
     schedule: list[dict] = []
     graded: list[dict] = []
     unknown = UnknownPictures()
+    videos = UnknownVideos()
     section = ExhibitSection(exhibit, {}, fetch)
     source_kind = None
     for record in records:
@@ -151,7 +155,8 @@ def summarise(
         is_empty = record.type == EMPTY.mime
         undecodable = is_undecodable(record)
         counts["images"] += is_image
-        counts["videos"] += bool(record.type and record.type.startswith("video/"))
+        is_video = bool(record.type and record.type.startswith("video/"))
+        counts["videos"] += is_video
         counts["undecodable_images"] += undecodable
         counts["empty"] += is_empty
         counts["errors"] += bool(record.errors) and not (is_empty or undecodable)
@@ -168,7 +173,10 @@ def summarise(
                 counts["known_good"] += 1
             elif is_image:
                 unknown.add(record.seq, record.sha256, record.pdq, record.pdq_quality)
+            elif is_video:
+                videos.add(record.seq, record.sha256, record.values.get(VPDQ.name))
     section.families = unknown.families()
+    section.video_families = videos.families()
     section.summary = {
         "exhibit": exhibit.name,
         "source": exhibit.source,
@@ -178,6 +186,8 @@ def summarise(
         "categories": category_counts(schedule),
         "unknown_images": len(unknown),
         "unknown_groups": len(section.families),
+        "unknown_videos": len(videos),
+        "unknown_video_groups": len(section.video_families),
         "type": SOURCE_TYPES.get(source_kind or "", "unknown"),
         "examiner": exhibit.examiner,
         "started_at": _iso(exhibit.started_at),
@@ -283,6 +293,8 @@ def _totals(summaries: list[dict]) -> dict:
         "matched_files": sum(summary["matched_files"] for summary in summaries),
         "unknown_images": sum(summary["unknown_images"] for summary in summaries),
         "unknown_groups": sum(summary["unknown_groups"] for summary in summaries),
+        "unknown_videos": sum(summary["unknown_videos"] for summary in summaries),
+        "unknown_video_groups": sum(summary["unknown_video_groups"] for summary in summaries),
     }
 
 

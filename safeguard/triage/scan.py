@@ -24,7 +24,7 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from safeguard.index.pdq import PdqIndex
+from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher, MatchResult
 from safeguard.media.images import PdqMode
 from safeguard.parallel import default_workers, ordered_map
@@ -57,6 +57,7 @@ class ScanOptions:
     archive_depth: int = 5
     archive_members: int = EXHIBIT_MEMBERS  # across all the exhibit's archives
     archive_bytes: int = EXHIBIT_BYTES
+    seconds_per_hash: float = 1.0  # vPDQ of videos: a frame hashed per this many seconds
 
     def to_json(self) -> dict:
         chosen = {"pdq_mode": self.pdq_mode.value, "archive_depth": self.archive_depth}
@@ -66,6 +67,8 @@ class ScanOptions:
             chosen["archive_members"] = self.archive_members
         if self.archive_bytes != EXHIBIT_BYTES:
             chosen["archive_bytes"] = self.archive_bytes
+        if self.seconds_per_hash != 1.0:
+            chosen["seconds_per_hash"] = self.seconds_per_hash
         return chosen
 
     @classmethod
@@ -75,6 +78,7 @@ class ScanOptions:
             archive_depth=chosen.get("archive_depth", 5),
             archive_members=chosen.get("archive_members", EXHIBIT_MEMBERS),
             archive_bytes=chosen.get("archive_bytes", EXHIBIT_BYTES),
+            seconds_per_hash=chosen.get("seconds_per_hash", 1.0),
         )
 
     def archive_limits(self) -> ArchiveLimits:
@@ -137,8 +141,13 @@ def scan_exhibit(
     stored = ExhibitItems(store)
     done = stored.done_locators(state.id)
     # Lists rarely change during a scan: look for new entries every few seconds, not per file.
-    matcher = Matcher(store, PdqIndex(store, max_staleness=5.0))
-    hash_options = HashOptions(pdq_mode=options.pdq_mode, dihedral=True, thumbnail=True)
+    matcher = Matcher(store, HammingIndex(store, max_staleness=5.0))
+    hash_options = HashOptions(
+        pdq_mode=options.pdq_mode,
+        dihedral=True,
+        thumbnail=True,
+        seconds_per_hash=options.seconds_per_hash,
+    )
     recent = _RecentContent()
     spend = ExhibitSpend()
     jobs = _jobs(
@@ -267,7 +276,7 @@ def _crashed(job: _Job, reason: str) -> _Job:
 
 _CONTENT_FIELDS = (
     "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "pdq_dihedral", "width",
-    "height",
+    "height", "values",
 )  # fmt: skip
 
 
@@ -344,6 +353,7 @@ def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
         if hashes.pdq.dihedral:  # kept so the exhibit can be matched again without a re-read
             record.pdq_dihedral = b"".join(hashes.pdq.dihedral[n] for n in DIHEDRAL_NAMES[1:])
     record.width, record.height = hashes.width, hashes.height
+    record.values = dict(hashes.values)
     if hashes.error and hashes.media_type is not EMPTY:  # an empty file is a fact, not a failure
         record.errors.append(hashes.error)
     record.matches = match_records(result)

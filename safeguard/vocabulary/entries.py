@@ -38,6 +38,13 @@ class ListKind(StrEnum):
 ALERT_KINDS = (ListKind.ALERT.value, ListKind.SELF_REPORTED.value)
 
 
+# What an entry may carry beside its signal, value and category, in the order lists
+# write them.
+ENTRY_DETAILS = (
+    "series", "victim_identified", "external_id", "notes", "disabled", "disabled_until",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class NewEntry:
     signal: str

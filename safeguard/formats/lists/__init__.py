@@ -8,6 +8,7 @@ csv        CSV with a header, columns by name                         yes
 text       one hash per line, type by length                          no
 nsrl       NIST NSRL RDS v3 (SQLite) or legacy NSRLFile.txt           no
 hma        HMA / threatexchange ``signal_type,signal_value`` rows       no
+vpdq       Meta's vPDQ text files, one per video (a file or a folder)  folder
 =========  =========================================================  ======
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from safeguard.errors import UsageError
-from safeguard.formats.lists import csv_lists, hma, nsrl, text, vics
+from safeguard.formats.lists import csv_lists, hma, nsrl, text, vics, vpdq_files
 from safeguard.formats.lists.common import ReadOptions
 from safeguard.signals import SIGNAL_TYPES
 from safeguard.vocabulary.entries import BadRecord, NewEntry, StoredEntry
@@ -33,12 +34,15 @@ READERS: dict[str, Reader] = {
     "text": text.read,
     "nsrl": nsrl.read,
     "hma": hma.read,
+    "vpdq": vpdq_files.read,
 }
 WRITERS: dict[str, Writer] = {"vics": vics.write, "csv": csv_lists.write}
 
 
 def detect_format(path: Path) -> str:
-    """Guess a list's format from its first bytes."""
+    """Guess a list's format from its first bytes (a folder: vPDQ files)."""
+    if path.is_dir():
+        return "vpdq"
     with path.open("rb") as handle:
         head = handle.read(4096)
     if head.startswith(nsrl.SQLITE_MAGIC):
@@ -53,6 +57,8 @@ def detect_format(path: Path) -> str:
         return "nsrl"
     if hma.looks_like_hma(first_line):
         return "hma"
+    if vpdq_files.looks_like_vpdq(first_line):
+        return "vpdq"
     columns = {c.strip().strip('"').lower() for c in first_line.split(",")}
     if columns & {*SIGNAL_TYPES, "signal", "value", "hash"}:
         return "csv"

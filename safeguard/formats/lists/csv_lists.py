@@ -25,7 +25,7 @@ from safeguard.formats.lists.common import (
 )
 from safeguard.formats.spreadsheets import spreadsheet_restored, spreadsheet_safe
 from safeguard.signals import SIGNAL_TYPES
-from safeguard.vocabulary.entries import BadRecord, NewEntry, StoredEntry
+from safeguard.vocabulary.entries import ENTRY_DETAILS, BadRecord, NewEntry, StoredEntry
 
 _ALIASES = {
     "hash": "value",
@@ -35,17 +35,7 @@ _ALIASES = {
     "mediaid": "external_id",
     "comments": "notes",
 }
-EXPORT_COLUMNS = (
-    "signal",
-    "value",
-    "category",
-    "series",
-    "victim_identified",
-    "external_id",
-    "notes",
-    "disabled",
-    "disabled_until",
-)
+EXPORT_COLUMNS = ("signal", "value", "category", *ENTRY_DETAILS)
 
 
 def _column(name: str) -> str:

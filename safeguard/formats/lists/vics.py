@@ -47,6 +47,7 @@ _ALTERNATIVE_NAMES = {
     "sha256": "sha256",
     "sha-256": "sha256",
     "pdq": "pdq",
+    "vpdq": "vpdq",  # a video's frames, written as Safeguard writes them (see signals.vpdq)
     "md5": "md5",
     "sha1": "sha1",
     "sha-1": "sha1",

@@ -1,4 +1,8 @@
-"""The store's PDQ hashes, searchable within a radius, following the store as it changes.
+"""A signal's 256-bit hashes in the store, searchable within a radius, following the store.
+
+One index per Hamming-searched signal: PDQ entries, and the frames of vPDQ entries
+(each frame found by its PDQ hash, its id the entry's, so a search names the
+videos worth comparing in full).
 
 A large immutable multi-index (built once, saved next to the store, memory-mapped
 on open) plus a small tail of hashes written since, scanned directly. Every
@@ -30,36 +34,41 @@ from safeguard.index.mih import MultiIndex, as_words, scan
 from safeguard.store import Store
 
 _EMPTY_CODES = np.empty((0, 32), np.uint8)
+PDQ_SIGNAL = "pdq"
 
 
 def _empty_tail() -> tuple[np.ndarray, np.ndarray]:
     return np.empty((0, 4), np.uint64), np.empty(0, np.int64)
 
 
-def default_directory(store: Store) -> Path:
-    """``$SAFEGUARD_INDEX_DIR``, else ``<db file>.index`` for SQLite, else a per-URL cache dir."""
+def default_directory(store: Store, signal: str = PDQ_SIGNAL) -> Path:
+    """``$SAFEGUARD_INDEX_DIR``, else ``<db file>.index`` for SQLite, else a per-URL cache
+    dir; another signal's index beside PDQ's, its name suffixed (``.index-vpdq``)."""
+    suffix = "" if signal == PDQ_SIGNAL else f"-{signal}"
     configured = os.environ.get("SAFEGUARD_INDEX_DIR")
     if configured:
-        return Path(configured)
+        return Path(configured + suffix)
     url = store.engine.url
     if url.get_backend_name() == "sqlite" and url.database:
-        return Path(f"{url.database}.index")
+        return Path(f"{url.database}.index{suffix}")
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return Path.home() / ".cache" / "safeguard" / f"index-{digest}"
+    return Path.home() / ".cache" / "safeguard" / f"index-{digest}{suffix}"
 
 
-class PdqIndex:
+class HammingIndex:
     def __init__(
         self,
         store: Store,
         directory: Path | None = None,
         *,
+        signal: str = PDQ_SIGNAL,
         merge_fraction: float = 0.1,
         merge_minimum: int = 200_000,
         max_staleness: float = 0.0,
     ) -> None:
         self.store = store
-        self.directory = directory if directory is not None else default_directory(store)
+        self.signal = signal
+        self.directory = directory if directory is not None else default_directory(store, signal)
         self.merge_fraction = merge_fraction
         self.merge_minimum = merge_minimum
         self.max_staleness = max_staleness  # seconds a search may run on an unrefreshed index
@@ -109,7 +118,7 @@ class PdqIndex:
         _, revision = self.store.identity()
         added = 0
         if revision > self.watermark:
-            batches = list(self.store.changed_pdq_entries(self.watermark))
+            batches = list(self.store.changed_codes(self.signal, self.watermark))
             pairs = [pair for batch in batches for pair in batch]
             if pairs:
                 ids = np.fromiter((i for i, _ in pairs), np.int64, len(pairs))
@@ -133,14 +142,14 @@ class PdqIndex:
             self.refresh()
 
     def rebuild(self) -> None:
-        """Build the main index afresh from every PDQ entry in the store, and save it."""
+        """Build the main index afresh from every code of the signal in the store, and save it."""
         with self._lock:
             self._rebuild()
 
     def _rebuild(self) -> None:
         _, revision = self.store.identity()
         ids, codes = [], []
-        for batch in self.store.changed_pdq_entries(0):
+        for batch in self.store.changed_codes(self.signal, 0):
             ids.append(np.fromiter((i for i, _ in batch), np.int64, len(batch)))
             codes.append(np.frombuffer(b"".join(v for _, v in batch), np.uint8).reshape(-1, 32))
         all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
