@@ -29,3 +29,5 @@ class DecodeLimits:
     # What a decode may allocate, after any reduced decode (a 108 MP JPEG decoded at
     # 1/8 allocates 1.7 MP): bounds the memory one decode takes. None: ``max_pixels``.
     max_decoded_pixels: int | None = None
+    # How long a video may run (seconds, as declared or as its frames go); None: any.
+    max_video_seconds: float | None = None

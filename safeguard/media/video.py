@@ -94,6 +94,16 @@ class VideoDecoder:
             if self._stream.duration is not None and self._stream.time_base
             else (self._container.duration / 1e6 if self._container.duration else None)
         )
+        if limits.max_video_seconds is not None and (duration or 0) > limits.max_video_seconds:
+            self._container.close()
+            raise MediaTooLargeError(
+                f"video of {duration:,.0f} s is over the {limits.max_video_seconds:,.0f}-second cap"
+            )
+        self._max_frames = (
+            int(limits.max_video_seconds * float(rate)) + 1
+            if limits.max_video_seconds is not None
+            else None
+        )
         self.info = VideoInfo(width, height, float(rate), context.name, duration)
         self._size = size or (width, height)
         self._step = frame_step(seconds_per_hash, float(rate))
@@ -107,6 +117,11 @@ class VideoDecoder:
         number = 0
         try:
             for frame in self._decoded():
+                if self._max_frames is not None and number >= self._max_frames:
+                    # Its container said it was shorter, or said nothing: the cap still holds.
+                    raise MediaTooLargeError(
+                        f"video runs past the {self._max_frames / rate:,.0f}-second cap"
+                    )
                 if number % self._step == 0:
                     rgb = frame.reformat(
                         width=width, height=height, format="rgb24", interpolation="AREA"

@@ -20,7 +20,7 @@ from safeguard.media.options import DecodeLimits, PdqMode
 from safeguard.service import metrics
 from safeguard.service.auth import Caller
 from safeguard.service.recorder import Recorder
-from safeguard.signals import PDQ, SIGNAL_TYPES
+from safeguard.signals import SIGNAL_TYPES, IndexKind
 from safeguard.signals.extract import HashOptions, hash_content
 from safeguard.store import Action
 from safeguard.store.audit import AuditEvent
@@ -29,12 +29,14 @@ NO_ACTION = "none"
 PendingHit = tuple[AuditEvent, dict]  # an audit event and its webhook payload
 
 
-def upload_options(max_pixels: int) -> HashOptions:
-    """How uploads are hashed: fast PDQ with its dihedral variants, under a decode cap."""
+def upload_options(max_pixels: int, max_video_seconds: float) -> HashOptions:
+    """How uploads are hashed: fast PDQ with its dihedral variants, and videos' vPDQ at a
+    frame a second, under decode caps (pixels; a video's length)."""
     return HashOptions(
         pdq_mode=PdqMode.FAST,
         dihedral=True,
-        limits=DecodeLimits(max_decoded_pixels=max_pixels),
+        limits=DecodeLimits(max_decoded_pixels=max_pixels, max_video_seconds=max_video_seconds),
+        seconds_per_hash=1.0,
     )
 
 
@@ -136,9 +138,20 @@ class DecisionDesk:
         self, queries: Sequence[Query], caller: Caller
     ) -> tuple[dict, PendingHit | None]:
         """The answer, and the hit record the caller must write before sending it."""
-        exact = [[(q.signal, q.value)] if q.signal != PDQ.name else [] for q in queries]
-        pdq = [[q.value] if q.signal == PDQ.name else [] for q in queries]
-        outcomes: list[MatchResult] = self.matcher.match_many(exact, pdq)
+        served_by = [SIGNAL_TYPES[q.signal].index for q in queries]
+        exact = [
+            [(q.signal, q.value)] if i is IndexKind.EXACT else []
+            for q, i in zip(queries, served_by, strict=True)
+        ]
+        pdq = [
+            [q.value] if i is IndexKind.HAMMING else []
+            for q, i in zip(queries, served_by, strict=True)
+        ]
+        videos = [
+            q.value if i is IndexKind.FRAME_BAG else None
+            for q, i in zip(queries, served_by, strict=True)
+        ]
+        outcomes: list[MatchResult] = self.matcher.match_many(exact, pdq, videos)
         results, hits = [], []
         for query, outcome in zip(queries, outcomes, strict=True):
             action = strongest(outcome.alerts)

@@ -7,14 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from safeguard.signals import SIGNAL_TYPES
 from safeguard.store import Action, ListKind, Scheme
 
-SignalName = Literal["md5", "sha1", "sha256", "pdq"]
+SignalName = Literal[tuple(SIGNAL_TYPES)]  # type: ignore[valid-type]  # from the registry
 Decision = Literal["block", "quarantine", "report", "review", "none"]
 HEX = r"^[0-9a-fA-F]+$"
 # Text bound for the database: PostgreSQL refuses NUL characters, so they are a 422 here.
 NO_NUL = r"^[^\x00]*$"
 NAME = r"^[^\x00]*\S[^\x00]*$"  # at least one visible character
+MAX_VALUE_TEXT = 4 << 20  # a vPDQ value: over 14 hours of video at one frame a second
 
 
 class Problem(BaseModel):
@@ -61,7 +63,13 @@ class UploadMatch(BaseModel):
 
 class HashQuery(BaseModel):
     signal: SignalName
-    value: str = Field(min_length=32, max_length=64, pattern=HEX)
+    value: str = Field(
+        min_length=32,
+        max_length=MAX_VALUE_TEXT,
+        pattern=NO_NUL,
+        description="Hex (md5 32 digits, sha1 40, sha256 and pdq 64); for vpdq, a video's "
+        "frames as `frame_number,quality,pdq_hex,timestamp` joined by `;`.",
+    )
 
 
 class HashLookup(BaseModel):
@@ -115,7 +123,12 @@ class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     signal: SignalName
-    value: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    value: str = Field(
+        min_length=1,
+        max_length=MAX_VALUE_TEXT,
+        pattern=NO_NUL,
+        description="Hex; for vpdq, frames `frame_number,quality,pdq_hex,timestamp` joined by `;`.",
+    )
     category: str | None = Field(None, max_length=16, pattern=NO_NUL)
     series: str | None = Field(None, max_length=1000, pattern=NO_NUL)
     victim_identified: bool | None = None

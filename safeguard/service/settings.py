@@ -41,6 +41,11 @@ class ServiceSettings:
     max_upload_pixels: int = field(
         default_factory=lambda: _env_int("SAFEGUARD_MAX_UPLOAD_PIXELS", 40_000_000)
     )
+    # A video upload longer than this (as declared, or as its frames run) is refused
+    # with 413: its decoding would hold a decoder for too long.
+    max_video_seconds: float = field(
+        default_factory=lambda: _env_float("SAFEGUARD_MAX_VIDEO_SECONDS", 600.0)
+    )
     # Per-key rate limits are enforced in each worker with this share of the rate.
     workers: int = field(default_factory=lambda: _env_int("SAFEGUARD_SERVICE_WORKERS", 1))
     # How old a worker's view of the lists may be when it answers (seconds).
