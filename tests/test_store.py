@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from safeguard.errors import UsageError
+from safeguard.signals import VPDQ
+from safeguard.signals.vpdq import FrameHash
 from safeguard.store import (
     BadRecord,
     ImportRejected,
@@ -205,3 +207,46 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(store_url):
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     store.close()
     assert differences == []
+
+
+def test_a_store_made_before_video_and_reveals_upgrades_in_place(store_url):
+    """A store at revision 0006 (the last landed before vPDQ and reveals), with a case, a
+    list and a picture shown to a reviewer, opens on the current schema with all of it."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from safeguard.store.cases import Cases
+    from safeguard.store.database import _MIGRATIONS, create_store_engine, database_url
+    from safeguard.store.exposure import Exposure
+
+    engine = create_store_engine(database_url(store_url))
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+        now = {"t": datetime.now(UTC)}
+        connection.execute(text("INSERT INTO cases (id, name, created_at) VALUES (1, 'C', :t)"),
+                           now)  # fmt: skip
+        connection.execute(
+            text(
+                "INSERT INTO exhibits (id, case_id, name, source, options, status, started_at)"
+                " VALUES (1, 1, 'E1', '/evidence', '{}', 'complete', :t)"
+            ),
+            now,
+        )
+        connection.execute(
+            text("INSERT INTO review_views (reviewer, exhibit_id, seq, at) VALUES ('r', 1, 0, :t)"),
+            now,
+        )
+    engine.dispose()
+    upgraded = Store.open(store_url)
+    assert Cases(upgraded).case("C").grading == "dual"
+    exposure = Exposure(upgraded.engine)
+    assert (exposure.pictures_seen(1), exposure.pictures_seen(1, revealed=True)) == (1, 0)
+    video = VPDQ.encode([FrameHash(0, 100, bytes(range(32)), 0.0)])
+    upgraded.import_entries("videos", [NewEntry("vpdq", video, "A")], spec=UK)
+    (entry,) = upgraded.iter_entries(upgraded.get_list("videos").id)
+    assert entry.value == video
+    upgraded.close()
