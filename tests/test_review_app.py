@@ -73,8 +73,11 @@ def test_a_list_graded_picture_is_never_sent_not_even_blurred(workspace):
     shown = [int(seq) for seq in re.findall(r"/thumb/OP-1/E1/(\d+)", html)]
     assert shown and matched not in shown
     assert "3 families of 4 unknown pictures" in html
-    videos = html.split("<table id=videos>")[1]  # listed with its size, never shown
-    assert "kept/clip.mp4" in videos and "video/mp4" in videos and "<video" not in html
+    videos = html.split("<table id=videos>")[1]  # listed, never played
+    assert "kept/clip.mp4" in videos and "about 20 s" in videos and "<video" not in html
+    sheet = client.get(re.search(r"src='(/thumb/OP-1/E1/\d+)'", videos)[1])
+    assert sheet.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(sheet.content)).size == (384, 288)  # 4 x 2 key frames, grey
     assert client.get(f"/thumb/OP-1/E1/{matched}").status_code == 404
     picture = client.get(f"/thumb/OP-1/E1/{shown[0]}")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"

@@ -1,5 +1,6 @@
-"""Review thumbnails that protect the reviewer: small, greyscale and blurred by default;
-and the one picture a reviewer deliberately reveals.
+"""Review thumbnails that protect the reviewer: small, greyscale and blurred by default
+(a picture's; a video's contact sheet of key frames); and the one picture a reviewer
+deliberately reveals.
 
 Made from the pixels already decoded for PDQ, so they cost no second decode. The
 squash to 512x512 is undone with the stored width and height so shapes keep
@@ -9,6 +10,8 @@ their proportions. Only images that matched no list are ever given one.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
@@ -18,6 +21,9 @@ from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import Raster, loading_truncated, open_image
 from safeguard.media.options import DecodeLimits
 from safeguard.vocabulary.content import JPEG, SNIFF_BYTES, sniff
+
+if TYPE_CHECKING:
+    from safeguard.media.video import VideoFrame
 
 THUMBNAIL_SIDE = 96
 BLUR_RADIUS = 3
@@ -34,6 +40,53 @@ def review_thumbnail(raster: Raster) -> bytes:
     buffer = io.BytesIO()
     blurred.save(buffer, "JPEG", quality=70)
     return buffer.getvalue()
+
+
+SHEET_TILES = 8  # key frames on a video's contact sheet, 4 across
+_SHEET_KEPT = 64  # small frames held while a video decodes (thinned as it runs on)
+
+
+class ContactSheet:
+    """A blurred, greyscale sheet of a video's key frames, the review thumbnail of a video.
+
+    Frames pass through on their way to hashing; a small grey copy of some is kept
+    (every frame at first, then every second, fourth... as the video runs on, so an
+    hour-long video holds no more than a short one), and :meth:`render` lays out
+    :data:`SHEET_TILES` of them, evenly spread, then blurs the sheet.
+    """
+
+    def __init__(self) -> None:
+        self._kept: list[Image.Image] = []
+        self._stride, self._seen = 1, 0
+
+    def collect(self, frames: Iterable[VideoFrame]) -> Iterator[VideoFrame]:
+        for frame in frames:
+            if self._seen % self._stride == 0:
+                self._kept.append(_tile(frame.rgb))
+                if len(self._kept) == _SHEET_KEPT:
+                    self._kept, self._stride = self._kept[::2], self._stride * 2
+            self._seen += 1
+            yield frame
+
+    def render(self) -> bytes | None:
+        if not self._kept:
+            return None
+        count = min(SHEET_TILES, len(self._kept))
+        chosen = [self._kept[i * len(self._kept) // count] for i in range(count)]
+        width, height = chosen[0].size
+        sheet = Image.new("L", (width * 4, height * ((count + 3) // 4)))
+        for place, tile in enumerate(chosen):
+            sheet.paste(tile, ((place % 4) * width, (place // 4) * height))
+        buffer = io.BytesIO()
+        sheet.filter(ImageFilter.GaussianBlur(BLUR_RADIUS)).save(buffer, "JPEG", quality=70)
+        return buffer.getvalue()
+
+
+def _tile(rgb: np.ndarray) -> Image.Image:
+    """A frame as a small grey tile, THUMBNAIL_SIDE wide (kept proportions)."""
+    rows, cols = rgb.shape[:2]
+    size = (THUMBNAIL_SIDE, max(1, round(rows * THUMBNAIL_SIDE / cols)))
+    return Image.fromarray(rgb).convert("L").resize(size, Image.BILINEAR, reducing_gap=2.0)
 
 
 REVEAL_SIDE = 1024

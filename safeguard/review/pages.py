@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from safeguard.review.desk import ReviewSettings
 from safeguard.review.queue import QueuedFamily
+from safeguard.signals import VPDQ
 from safeguard.store.grades import Grade
 from safeguard.store.items import ItemRecord
 from safeguard.store.reviewers import Reviewer
@@ -29,6 +30,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;tex
 .card.graded{border-color:#2a7}.near{color:#a40}.message{color:#a00}
 #reveal{position:fixed;inset:0;background:#000d;color:#fff;padding:1em;text-align:center}
 #reveal img{max-width:95vw;max-height:85vh}
+#videos img{width:var(--side,140px);filter:blur(var(--blur,6px)) grayscale(var(--grey,1))}
 .keys kbd{border:1px solid #999;border-radius:3px;padding:0 .3em;background:#eee}
 """
 
@@ -147,25 +149,41 @@ def grid_page(
         + _FLAGS
         + _grid(case, exhibit, scheme, csrf, "grade", cards, settings)
         + f"<p>{' '.join(link for link in pages if link)}</p>"
-        + _videos(videos)
+        + _videos(case, exhibit, videos)
     )
     return page(f"{case} / {exhibit}", body, reviewer, csrf)
 
 
-def _videos(videos: list[ItemRecord]) -> str:
+def _videos(case: str, exhibit: str, videos: list[ItemRecord]) -> str:
     if not videos:
         return ""
     rows = "".join(
-        f"<tr><td>{escape(video.locator)}</td><td>{escape(video.type or '')}</td>"
-        f"<td>{video.size or 0:,}</td><td>not read yet</td></tr>"
+        f"<tr><td>{_sheet(case, exhibit, video)}</td><td>{escape(video.locator)}</td>"
+        f"<td>{escape(video.type or '')}</td><td>{video.size or 0:,}</td>"
+        f"<td>{_duration(video)}</td></tr>"
         for video in videos
     )
     return (
         f"<h2>Videos not matched by a list ({len(videos):,})</h2>"
-        "<p>Listed, never shown or played. Their duration and a blurred contact sheet come "
-        "with video hashing.</p><table id=videos><tr><th>Location</th><th>Type</th>"
-        f"<th>Bytes</th><th>Duration</th></tr>{rows}</table>"
+        "<p>Never played: a blurred sheet of key frames at most.</p><table id=videos><tr>"
+        "<th>Key frames</th><th>Location</th><th>Type</th><th>Bytes</th><th>Duration</th>"
+        f"</tr>{rows}</table>"
     )
+
+
+def _sheet(case: str, exhibit: str, video: ItemRecord) -> str:
+    if not video.thumbnail:
+        return "(none)"
+    return (
+        f"<img alt='blurred key frames' loading=lazy "
+        f"src='/thumb/{quote(case)}/{quote(exhibit)}/{video.seq}'>"
+    )
+
+
+def _duration(video: ItemRecord) -> str:
+    """About how long: the last hashed frame's time (frames are hashed a second apart)."""
+    frames = VPDQ.decode(video.values[VPDQ.name]) if VPDQ.name in video.values else []
+    return f"about {frames[-1].timestamp:,.0f} s" if frames else "not read"
 
 
 def counts_page(
@@ -272,13 +290,16 @@ def dashboard_page(
         ("Matched by a list (never shown)", counts["matched_files"]),
         ("Graded with their family (never shown)", exposure["via_family"]),
         ("Unknown families", counts["unknown_groups"]),
+        ("Unknown video groups", counts["unknown_video_groups"]),
         ("Pictures a person was shown (blurred or revealed)", exposure["seen"]),
         ("Pictures revealed unblurred", exposure["revealed"]),
     ]
+    # A video's contact sheet is one picture shown; a group of videos is one to review.
+    to_review = counts["unknown_groups"] + counts["unknown_video_groups"]
     goal = (
-        "within the goal: no more pictures seen than there are families"
-        if exposure["seen"] <= counts["unknown_groups"]
-        else "over the goal: more pictures seen than there are families"
+        "within the goal: no more pictures seen than there are families to review"
+        if exposure["seen"] <= to_review
+        else "over the goal: more pictures seen than there are families to review"
     )
     body = (
         f"<h1>Exposure: {escape(case)} / {escape(exhibit)}</h1>{_counts(rows, 'exposure')}"

@@ -25,7 +25,7 @@ from safeguard.errors import (
 )
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
-from safeguard.media.thumbnails import review_thumbnail
+from safeguard.media.thumbnails import ContactSheet, review_thumbnail
 from safeguard.signals import CRYPTOGRAPHIC, PDQ, VPDQ, PerceptualHash
 from safeguard.sources.files import change_while_read, open_evidence
 from safeguard.vocabulary.content import (
@@ -177,9 +177,13 @@ def _hash_video(opener: Opener, options: HashOptions, result: FileHashes) -> Non
     # PyAV (and FFmpeg under it) load on the first video only.
     from safeguard.media.video import VideoDecoder
 
+    sheet = ContactSheet() if options.thumbnail else None
     with opener() as stream:
         decoder = VideoDecoder(stream, options.limits, seconds_per_hash=options.seconds_per_hash)
-        frames = VPDQ.hash_frames(decoder.frames())
+        decoded = decoder.frames()
+        frames = VPDQ.hash_frames(sheet.collect(decoded) if sheet else decoded)
+    if sheet is not None:
+        result.thumbnail = sheet.render()
     result.video = decoder.info
     result.width, result.height = decoder.info.width, decoder.info.height
     result.values[VPDQ.name] = VPDQ.encode(frames)
