@@ -166,3 +166,28 @@ def test_hash_writes_vpdq_frames_that_convert_to_the_reference_text(tmp_path):
     assert csv_out[1].count(";") == 20  # 614 frames at 30 fps: one hash a second, 21 frames
     plain = json.loads(run_cli("hash", str(video)).stdout)
     assert "vpdq" not in plain and plain["width"] is None  # without --vpdq: as before
+
+
+@pytest.mark.parametrize(
+    ("container", "codec", "mime"),
+    [
+        ("mp4", "libx264", "video/mp4"),
+        ("mov", "libx265", "video/quicktime"),
+        ("3gp", "mpeg4", "video/3gpp"),
+        ("matroska", "libx264", "video/x-matroska"),
+        ("webm", "libvpx", "video/webm"),
+        ("webm", "libvpx-vp9", "video/webm"),
+        ("mp4", "libsvtav1", "video/mp4"),
+        ("avi", "mpeg4", "video/x-msvideo"),
+    ],
+)
+def test_the_containers_and_codecs_of_the_field_are_hashed(container, codec, mime, corpus):
+    """Each written by the PyAV wheel's own encoders, then sniffed, decoded and hashed."""
+    photo = sorted(corpus.glob("coco2017/val2017/*.jpg"))[2]
+    clip = encode_video(panning_photo(photo, 45, 176, 144), container=container, codec=codec,
+                        rate=15)  # fmt: skip
+    hashed = hash_content(f"clip.{container}", lambda: io.BytesIO(clip),
+                          HashOptions(seconds_per_hash=1))  # fmt: skip
+    assert hashed.media_type.mime == mime and hashed.error is None, hashed.error
+    frames = VPDQ.decode(hashed.values["vpdq"])
+    assert [f.number for f in frames] == [0, 15, 30] and frames[0].quality >= 50

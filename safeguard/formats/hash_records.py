@@ -14,19 +14,22 @@ import csv
 import json
 from typing import Any, TextIO
 
-from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ, VPDQ
+from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ, SIGNAL_TYPES, VPDQ, IndexKind
 from safeguard.signals.extract import FileHashes
 from safeguard.sources.files import readable_name
 
+# Every signal of the registry with a value per file, in registry order; vPDQ (a list of
+# frames, asked for with --vpdq) is added after these when asked for.
 RECORD_FIELDS = (
     "path",
     "size",
     "type",
-    "md5",
-    "sha1",
-    "sha256",
-    "pdq",
-    "pdq_quality",
+    *(
+        f
+        for s in SIGNAL_TYPES.values()
+        if s.index is not IndexKind.FRAME_BAG
+        for f in s.record_fields
+    ),
     "width",
     "height",
     "error",

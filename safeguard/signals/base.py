@@ -56,6 +56,11 @@ class SignalType(ABC):
     needs: Needs
     index: IndexKind
 
+    @property
+    def record_fields(self) -> tuple[str, ...]:
+        """The keys this signal writes in a ``safeguard hash`` record."""
+        return (self.name,)
+
     def to_text(self, value: bytes) -> str:
         return value.hex()
 
@@ -111,6 +116,10 @@ class RasterSignal(SignalType):
     min_quality: int
     needs = Needs.PIXELS
     index = IndexKind.HAMMING
+
+    @property
+    def record_fields(self) -> tuple[str, ...]:
+        return (self.name, f"{self.name}_quality")
 
     @abstractmethod
     def hash_raster(self, raster: Raster, *, dihedral: bool = False) -> PerceptualHash: ...
