@@ -14,7 +14,8 @@ A video's vPDQ frames are matched as a bag: its usable frames (quality >= 50,
 repeats once) are looked up in the frame index, which names the video entries
 holding any frame within reach; each of those is then compared in full with the
 reference rule (a frame within the list's PDQ threshold has a partner; a match
-when >= 80 % of the query's frames have one). Its ``distance`` is 100 less that
+when >= 80 % of the query's frames have one, and >= 0 % of the banked video's: both
+per list, ``lists policy --vpdq-percents``). Its ``distance`` is 100 less that
 percentage (0: every frame of the query found).
 
 For the match service a matcher can also return *review-band* hits: PDQ
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from safeguard.index.hamming import HammingIndex
 from safeguard.signals import CRYPTOGRAPHIC, PDQ, VPDQ
 from safeguard.signals.extract import FileHashes
-from safeguard.signals.vpdq import usable_hashes
+from safeguard.signals.vpdq import match_percents, usable_hashes
 from safeguard.store import Action, EntryHit, ListKind, Scheme, Store
 
 
@@ -172,7 +173,7 @@ class Matcher:
         for entry_id, hit in hits.items():
             limit = hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
             bag = VPDQ.compare(query, banked[entry_id], limit)
-            if bag.is_match():
+            if bag.is_match(*match_percents(hit.vpdq_query_percent, hit.vpdq_compared_percent)):
                 self._add(result, hit, 100 - int(bag.query_percent))
 
     def _add_pdq(self, result: MatchResult, pdq_values: Sequence[bytes]) -> None:

@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 
+from safeguard.errors import UsageError
 from safeguard.matching import Matcher
 from safeguard.signals import VPDQ
 from safeguard.signals.vpdq import FrameHash
@@ -41,7 +42,9 @@ def banked(tmp_path, monkeypatch):
 def test_a_folder_of_upstream_files_imports_and_exports_unchanged(banked, tmp_path):
     db, folder = banked
     listed = json.loads(run_cli("lists", "ls", "--json", "--db", db).stdout.splitlines()[0])
-    assert listed["entries"] == {"vpdq": 3}
+    assert listed["entries"] == {"vpdq": 3} and listed["vpdq_percents"] == [80.0, 0.0]
+    policy = run_cli("lists", "policy", "videos", "--vpdq-percents", "90", "20", "--db", db)
+    assert json.loads(policy.stdout)["vpdq_percents"] == [90.0, 20.0]
     out = tmp_path / "exported"
     done = run_cli("lists", "export", "videos", "--format", "vpdq", "-o", str(out), "--db", db)
     assert "wrote 3 vPDQ files" in done.stdout
@@ -125,6 +128,13 @@ def test_a_long_video_entry_is_kept_and_matched_on_both_backends(store):
     clip = VPDQ.encode(frames[600:1200])  # ten minutes cut from the middle
     (hit,) = Matcher(store).match_hashes([], video=clip).alerts
     assert (hit.list, hit.signal, hit.distance, hit.category) == ("hour", "vpdq", 0, "B")
+    # The list asks that half the banked video be found too: a ten-minute clip is not.
+    store.set_policy("hour", vpdq_percents=(80.0, 50.0))
+    assert Matcher(store).match_hashes([], video=clip).alerts == []
+    store.set_policy("hour", vpdq_percents=(80.0, 15.0))
+    assert len(Matcher(store).match_hashes([], video=clip).alerts) == 1
+    with pytest.raises(UsageError, match="between 0 and 100"):
+        store.set_policy("hour", vpdq_percents=(180.0, 0.0))
     store.disable_entry("hour", entry.id)
     assert Matcher(store).match_hashes([], video=clip).alerts == []
     store.delete_list("hour")

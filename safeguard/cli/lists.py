@@ -186,6 +186,7 @@ def _policy(name: str, changed) -> dict:
         "action": changed.effective_action.value if changed.effective_action else None,
         "pdq_threshold": changed.pdq_threshold,
         "review_threshold": changed.review_threshold,
+        "vpdq_percents": list(changed.vpdq_percents),
     }
 
 
@@ -227,6 +228,7 @@ def ls_command(
                 "pdq_threshold": hash_list.pdq_threshold,
                 "action": hash_list.effective_action.value if hash_list.effective_action else None,
                 "review_threshold": hash_list.review_threshold,
+                "vpdq_percents": list(hash_list.vpdq_percents),
                 "entries": counts.get(hash_list.id, {}),
                 "updated_at": hash_list.updated_at.isoformat(),
                 "source_file": hash_list.source_file,
@@ -327,15 +329,23 @@ def policy_command(
     action: Action = ACTION_OPTION,
     pdq_threshold: int = PDQ_THRESHOLD_OPTION,
     review_threshold: int = REVIEW_THRESHOLD_OPTION,
+    vpdq_percents: tuple[float, float] = typer.Option(
+        (None, None),
+        "--vpdq-percents",
+        help="A video matches when at least Q % of the query's frames and C % of the banked "
+        "video's find a partner \\[default: 80 0].",
+        metavar="Q C",
+    ),
     db: str = DB_OPTION,
 ) -> None:
-    """Set what a list's hits lead to in the match service."""
+    """Set what a list's hits lead to, and how near counts as a match."""
     store = open_store(db)
     changed = store.set_policy(
         name,
         action=action,
         pdq_threshold=pdq_threshold,
         review_threshold=review_threshold,
+        vpdq_percents=None if vpdq_percents[0] is None else vpdq_percents,
         audit=cli_audit("list.change", lambda changed: _policy(name, changed)),
     )
     detail = _policy(name, changed)

@@ -278,6 +278,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             action=hash_list.effective_action,
             pdq_threshold=hash_list.pdq_threshold,
             review_threshold=hash_list.review_threshold,
+            vpdq_percents=hash_list.vpdq_percents,
             entries=counts.get(hash_list.id, {}),
             updated_at=hash_list.updated_at,
         )
@@ -338,6 +339,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             pdq_threshold=change.pdq_threshold,
             review_threshold=change.review_threshold,
             enabled=change.enabled,
+            vpdq_percents=change.vpdq_percents,
             audit=lambda _: caller.event("list.change", detail),
         )
         return list_out(changed, store.entry_counts())

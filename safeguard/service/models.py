@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,7 @@ from safeguard.store import Action, ListKind, Scheme
 SignalName = Literal[tuple(SIGNAL_TYPES)]  # type: ignore[valid-type]  # from the registry
 Decision = Literal["block", "quarantine", "report", "review", "none"]
 HEX = r"^[0-9a-fA-F]+$"
+Percent = Annotated[float, Field(ge=0, le=100)]
 # Text bound for the database: PostgreSQL refuses NUL characters, so they are a 422 here.
 NO_NUL = r"^[^\x00]*$"
 NAME = r"^[^\x00]*\S[^\x00]*$"  # at least one visible character
@@ -95,6 +96,7 @@ class ListOut(BaseModel):
     action: Action | None = Field(description="What a hit leads to (null: never acts).")
     pdq_threshold: int | None
     review_threshold: int | None
+    vpdq_percents: tuple[float, float] = Field(description="Query and banked frames, in %.")
     entries: dict[str, int] = Field(description="Entries per signal, disabled ones included.")
     updated_at: datetime
 
@@ -117,6 +119,11 @@ class ListChange(BaseModel):
     action: Action | None = None
     pdq_threshold: int | None = Field(None, ge=0, le=128)
     review_threshold: int | None = Field(None, ge=1, le=128)
+    vpdq_percents: tuple[Percent, Percent] | None = Field(
+        None,
+        description="A video matches when at least [0] % of the query's frames and [1] % "
+        "of the banked video's find a partner (default 80, 0).",
+    )
 
 
 class EntryIn(BaseModel):

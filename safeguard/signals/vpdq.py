@@ -44,6 +44,14 @@ COMPARED_PERCENT = 0.0
 _ROWS = 64  # frames of the query compared at once
 
 
+def match_percents(query: float | None, compared: float | None) -> tuple[float, float]:
+    """A list's percentages of query and compared frames, its own or the defaults."""
+    return (
+        QUERY_PERCENT if query is None else query,
+        COMPARED_PERCENT if compared is None else compared,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FrameHash:
     number: int

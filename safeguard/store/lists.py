@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 
 from safeguard.errors import NotFound, SafeguardError, UsageError
 from safeguard.signals import PDQ, VPDQ
-from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash
+from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash, match_percents
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter, batches
 from safeguard.store.database import (
@@ -65,10 +65,16 @@ class HashList:
     review_threshold: int | None = None
     source_sha256: str | None = None  # of the file last imported into it
     imported_by: str | None = None  # who imported that file
+    vpdq_query_percent: float | None = None  # None: the vPDQ default (80)
+    vpdq_compared_percent: float | None = None  # None: the vPDQ default (0)
 
     @property
     def effective_action(self) -> Action | None:
         return effective_action(self.kind, self.action)
+
+    @property
+    def vpdq_percents(self) -> tuple[float, float]:
+        return match_percents(self.vpdq_query_percent, self.vpdq_compared_percent)
 
 
 def effective_action(kind: ListKind, action: Action | None) -> Action | None:
@@ -92,6 +98,8 @@ class EntryHit:
     category: str | None
     action: Action | None = None  # effective: None only for known-good lists
     review_threshold: int | None = None
+    vpdq_query_percent: float | None = None
+    vpdq_compared_percent: float | None = None
 
 
 @dataclass(slots=True)
@@ -265,6 +273,7 @@ class Store:
         pdq_threshold: int | None = None,
         review_threshold: int | None = None,
         enabled: bool | None = None,
+        vpdq_percents: tuple[float, float] | None = None,  # of the query's frames, the banked's
         audit: Audit = None,
     ) -> HashList:
         """Change whether and how a list matches; arguments left as None keep their value."""
@@ -279,6 +288,10 @@ class Store:
                 changes["pdq_threshold"] = pdq_threshold
             if review_threshold is not None:
                 changes["review_threshold"] = review_threshold
+            if vpdq_percents is not None:
+                if not all(0 <= percent <= 100 for percent in vpdq_percents):
+                    raise UsageError("vPDQ percentages are between 0 and 100")
+                changes["vpdq_query_percent"], changes["vpdq_compared_percent"] = vpdq_percents
             threshold = changes.get("pdq_threshold", found.pdq_threshold)
             _check_review_band(threshold, changes.get("review_threshold", found.review_threshold))
             if changes:
@@ -468,6 +481,8 @@ class Store:
                 hash_lists.c.pdq_threshold,
                 hash_lists.c.action,
                 hash_lists.c.review_threshold,
+                hash_lists.c.vpdq_query_percent,
+                hash_lists.c.vpdq_compared_percent,
             )
             .join(hash_lists, hash_lists.c.id == entries.c.list_id)
             .where(condition, hash_lists.c.enabled.is_(True), _active_entry())
@@ -486,6 +501,8 @@ class Store:
                     category=row.category,
                     action=effective_action(ListKind(row.kind), _own_action(row)),
                     review_threshold=row.review_threshold,
+                    vpdq_query_percent=row.vpdq_query_percent,
+                    vpdq_compared_percent=row.vpdq_compared_percent,
                 )
                 for row in connection.execute(query)
             ]
@@ -557,6 +574,8 @@ def _to_list(row) -> HashList:
         review_threshold=row.review_threshold,
         source_sha256=row.source_sha256,
         imported_by=row.imported_by,
+        vpdq_query_percent=row.vpdq_query_percent,
+        vpdq_compared_percent=row.vpdq_compared_percent,
     )
 
 

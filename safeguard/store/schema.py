@@ -59,6 +59,10 @@ hash_lists = Table(
     # Provenance of the file last imported into the list: its SHA-256 and who imported it.
     Column("source_sha256", String(64), nullable=True),
     Column("imported_by", String(200), nullable=True),
+    # The vPDQ rule for this list's videos: the share of a query's frames (and of the
+    # banked video's) that must find a partner; null: 80 and 0, the reference defaults.
+    Column("vpdq_query_percent", Float, nullable=True),
+    Column("vpdq_compared_percent", Float, nullable=True),
 )
 
 entries = Table(

@@ -1,5 +1,6 @@
 """Video entries (vPDQ): the frames of each, one row a frame; and items' values of
-signals without a column of their own (a video's vPDQ), one row per item and signal.
+signals without a column of their own (a video's vPDQ), one row per item and signal;
+and each list's vPDQ match percentages.
 
 Revision ID: 0008
 Revises: 0007
@@ -42,8 +43,15 @@ def upgrade() -> None:
         sa.Column("value", sa.LargeBinary, nullable=False),
     )
 
+    with op.batch_alter_table("hash_lists") as table:
+        table.add_column(sa.Column("vpdq_query_percent", sa.Float, nullable=True))
+        table.add_column(sa.Column("vpdq_compared_percent", sa.Float, nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("hash_lists") as table:
+        table.drop_column("vpdq_compared_percent")
+        table.drop_column("vpdq_query_percent")
     op.drop_table("item_values")
     op.drop_index("ix_entry_frames_entry", "entry_frames")
     op.drop_table("entry_frames")
