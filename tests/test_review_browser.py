@@ -105,6 +105,12 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         _wait_for(lambda: status.text == "Undone")
         assert cards[0].find_element(By.CLASS_NAME, "grade").text == ""
 
+        cards[0].click()  # the same with the mouse: a grade button, then Undo
+        browser.find_element(By.CSS_SELECTOR, "#toolbar [data-grade='A']").click()
+        _wait_for(lambda: status.text.startswith("Saved: 1 picture(s) graded A"))
+        browser.find_element(By.ID, "undo-button").click()
+        _wait_for(lambda: status.text == "Undone")
+
         browser.find_element(By.CSS_SELECTOR, "#flags summary").click()
         browser.find_element(By.ID, "series").send_keys("harbour")
         Select(browser.find_element(By.ID, "victim")).select_by_value("no")

@@ -147,6 +147,7 @@ def grid_page(
         " <kbd>s</kbd> or <kbd>&rarr;</kbd> next, <kbd>&larr;</kbd> previous;"
         f" <kbd>v</kbd> reveal one picture for {settings.reveal_seconds} s (recorded).</p>"
         + _FLAGS
+        + _toolbar(scheme, "grade")
         + _grid(case, exhibit, scheme, csrf, "grade", cards, settings)
         + f"<p>{' '.join(link for link in pages if link)}</p>"
         + _videos(case, exhibit, videos)
@@ -229,9 +230,27 @@ def confirm_page(
         f"<p><b id=left>{left:,}</b> grades to confirm. Keys: <kbd>y</kbd> confirm; a grade "
         "key changes it (the first grade is kept as a disagreement).</p>"
         f"<h2>Disagreements</h2><ul id=disagreements>{disputed or '<li>none</li>'}</ul>"
+        + _toolbar(scheme, "confirm")
         + _grid(case, exhibit, scheme, csrf, "confirm", cards, settings)
     )
     return page(f"Second opinions {case} / {exhibit}", body, reviewer, csrf)
+
+
+def _toolbar(scheme: Scheme, mode: str) -> str:
+    """The keys as buttons, for the selected picture: a mouse grades as the keys do."""
+    grades = " ".join(
+        f"<button type=button data-grade='{grade}'>{grade}</button>"
+        for grade in KEYS[scheme].values()
+    )
+    if mode == "confirm":
+        confirm = "<button type=button id=confirm-button>Confirm</button>"
+        return f"<p id=toolbar>{confirm} or change to: {grades}</p>"
+    return (
+        f"<p id=toolbar>Grade the selected picture: {grades} "
+        "<label><input type=checkbox id=whole-family> its whole family</label> "
+        "<button type=button id=undo-button>Undo</button> "
+        "<button type=button id=reveal-button>Reveal</button></p>"
+    )
 
 
 def _grid(

@@ -178,6 +178,23 @@
     }
   });
   cards.forEach((card, index) => card.addEventListener("click", () => focus(index)));
+
+  // The same actions for a mouse, on the selected picture.
+  document.querySelectorAll("#toolbar [data-grade]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const card = cards[current];
+      if (!card) return;
+      if (confirming) confirm(card, button.dataset.grade);
+      else grade(card, button.dataset.grade, document.getElementById("whole-family").checked);
+    });
+  });
+  const clicked = (id, action) => {
+    const button = document.getElementById(id);
+    if (button) button.addEventListener("click", action);
+  };
+  clicked("confirm-button", () => cards[current] && confirm(cards[current], null));
+  clicked("undo-button", undo);
+  clicked("reveal-button", () => cards[current] && reveal(cards[current]));
   focus(0);
 
   // A break reminder after so many minutes of active review (idle time does not count).
