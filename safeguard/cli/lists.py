@@ -330,7 +330,7 @@ def policy_command(
     pdq_threshold: int = PDQ_THRESHOLD_OPTION,
     review_threshold: int = REVIEW_THRESHOLD_OPTION,
     vpdq_percents: tuple[float, float] = typer.Option(
-        (None, None),
+        None,
         "--vpdq-percents",
         help="A video matches when at least Q % of the query's frames and C % of the banked "
         "video's find a partner \\[default: 80 0].",
@@ -345,7 +345,7 @@ def policy_command(
         action=action,
         pdq_threshold=pdq_threshold,
         review_threshold=review_threshold,
-        vpdq_percents=None if vpdq_percents[0] is None else vpdq_percents,
+        vpdq_percents=vpdq_percents,
         audit=cli_audit("list.change", lambda changed: _policy(name, changed)),
     )
     detail = _policy(name, changed)
