@@ -49,6 +49,7 @@ CASES = [
     (_ftyp(b"qt  ", b"qt  "), "video/quicktime"),
     (b"\x00\x00\x00\x08wide\x00\x00\x00\x00mdat", "video/quicktime"),
     (_ftyp(b"3gp4", b"isom"), "video/3gpp"),
+    (_ftyp(b"M4A ", b"M4A ", b"mp42", b"isom"), "audio/mp4"),  # music, a voice memo
     (b"RIFF\x00\x00\x00\x00AVI LIST", "video/x-msvideo"),
     (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x84webm", "video/webm"),
     (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska", "video/x-matroska"),

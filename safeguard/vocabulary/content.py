@@ -15,6 +15,7 @@ from enum import StrEnum
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
+    AUDIO = "audio"  # sound only: hashed as bytes, nothing to see
     ARCHIVE = "archive"
     EMPTY = "empty"
     OTHER = "other"
@@ -72,6 +73,7 @@ THREE_GPP = MediaType("video/3gpp", MediaKind.VIDEO)
 AVI = MediaType("video/x-msvideo", MediaKind.VIDEO)
 MATROSKA = MediaType("video/x-matroska", MediaKind.VIDEO)
 WEBM = MediaType("video/webm", MediaKind.VIDEO)
+M4A = MediaType("audio/mp4", MediaKind.AUDIO)  # music, audiobooks, a phone's voice memos
 ZIP = MediaType("application/zip", MediaKind.ARCHIVE)
 SEVEN_ZIP = MediaType("application/x-7z-compressed", MediaKind.ARCHIVE)
 RAR = MediaType("application/vnd.rar", MediaKind.ARCHIVE)
@@ -122,6 +124,7 @@ _HEIF_SEQUENCE_BRANDS = {b"msf1", b"avcs", b"jpgs", b"vvis", b"j2is"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 _CANON_CR3_BRANDS = {b"crx "}
 _QUICKTIME_BRANDS = {b"qt  "}
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
 _3GPP_PREFIX = (b"3gp", b"3g2")
 # Top-level atoms that open a QuickTime file written without an `ftyp` box.
 _QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
@@ -184,6 +187,8 @@ def _sniff_iso_bmff(head: bytes) -> MediaType:
         return HEIC if compatible & _HEIC_BRANDS else HEIF
     if major in _QUICKTIME_BRANDS:
         return QUICKTIME
+    if major in _AUDIO_BRANDS:
+        return M4A
     if major.startswith(_3GPP_PREFIX):
         return THREE_GPP
     return MP4
