@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -151,13 +152,13 @@ def test_store_reopens_on_current_schema(store_url):
     again.close()
 
 
-def test_a_store_with_exhibits_from_before_exhibit_status_upgrades_in_place(store_url):
-    """A store at revision 0003 (exhibits without problems) opens on the current schema."""
+@contextmanager
+def _store_at(store_url: str, revision: str):
+    """A connection to a store migrated only up to ``revision`` (an older release's store),
+    for the test to fill before opening it on the current schema."""
     from alembic import command
     from alembic.config import Config
-    from sqlalchemy import text
 
-    from safeguard.store.cases import Cases
     from safeguard.store.database import _MIGRATIONS, create_store_engine, database_url
 
     engine = create_store_engine(database_url(store_url))
@@ -165,7 +166,18 @@ def test_a_store_with_exhibits_from_before_exhibit_status_upgrades_in_place(stor
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+        command.upgrade(config, revision)
+        yield connection
+    engine.dispose()
+
+
+def test_a_store_with_exhibits_from_before_exhibit_status_upgrades_in_place(store_url):
+    """A store at revision 0003 (exhibits without problems) opens on the current schema."""
+    from sqlalchemy import text
+
+    from safeguard.store.cases import Cases
+
+    with _store_at(store_url, "0003") as connection:
         connection.execute(text("INSERT INTO cases (id, name, created_at) VALUES (1, 'C', :t)"),
                            {"t": datetime.now(UTC)})  # fmt: skip
         for number, status in ((1, "complete"), (2, "running")):
@@ -176,7 +188,6 @@ def test_a_store_with_exhibits_from_before_exhibit_status_upgrades_in_place(stor
                 ),
                 {"id": number, "name": f"E{number}", "status": status, "t": datetime.now(UTC)},
             )
-    engine.dispose()
     upgraded = Store.open(store_url)
     states = [(e.name, e.state, e.problems) for e in Cases(upgraded).exhibits("C")]
     assert states == [("E1", "complete", ()), ("E2", "incomplete", ())]
@@ -212,20 +223,12 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(store_url):
 def test_a_store_made_before_video_and_reveals_upgrades_in_place(store_url):
     """A store at revision 0006 (the last landed before vPDQ and reveals), with a case, a
     list and a picture shown to a reviewer, opens on the current schema with all of it."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
     from safeguard.store.cases import Cases
-    from safeguard.store.database import _MIGRATIONS, create_store_engine, database_url
     from safeguard.store.exposure import Exposure
 
-    engine = create_store_engine(database_url(store_url))
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
+    with _store_at(store_url, "0006") as connection:
         now = {"t": datetime.now(UTC)}
         connection.execute(text("INSERT INTO cases (id, name, created_at) VALUES (1, 'C', :t)"),
                            now)  # fmt: skip
@@ -240,7 +243,6 @@ def test_a_store_made_before_video_and_reveals_upgrades_in_place(store_url):
             text("INSERT INTO review_views (reviewer, exhibit_id, seq, at) VALUES ('r', 1, 0, :t)"),
             now,
         )
-    engine.dispose()
     upgraded = Store.open(store_url)
     assert Cases(upgraded).case("C").grading == "dual"
     exposure = Exposure(upgraded.engine)
