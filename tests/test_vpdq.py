@@ -152,6 +152,7 @@ def test_a_lossy_re_encode_matches_and_another_video_does_not(corpus):
     assert not unrelated.is_match() and unrelated.query_percent == 0.0
 
 
+@pytest.mark.slow
 def test_hash_writes_vpdq_frames_that_convert_to_the_reference_text(tmp_path):
     expected, video = next((e, v) for e, v in _samples() if e.stem == CLIP)
     line = json.loads(run_cli("hash", "--vpdq", "--seconds-per-hash", "0", str(video)).stdout)

@@ -55,6 +55,7 @@ def test_a_folder_of_upstream_files_imports_and_exports_unchanged(banked, tmp_pa
     assert again.returncode == 1 and "vpdq already in this list" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_video_list_survives_csv_and_vics(banked, tmp_path):
     db, _ = banked
     run_cli("lists", "export", "videos", "--format", "csv", "-o", str(tmp_path / "v.csv"),

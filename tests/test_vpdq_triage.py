@@ -30,6 +30,7 @@ def exhibit(tmp_path, monkeypatch, corpus):
     return db, folder.parent, bank
 
 
+@pytest.mark.slow
 def test_videos_are_hashed_matched_counted_and_grouped(exhibit):
     db, folder, bank = exhibit
     run_cli("lists", "import", str(bank), "--list", "national-videos", "--category", "A",
@@ -51,6 +52,7 @@ def test_videos_are_hashed_matched_counted_and_grouped(exhibit):
     assert "Unknown video groups (to review)" in html
 
 
+@pytest.mark.slow
 def test_a_video_list_imported_after_the_scan_is_matched_by_rematch(exhibit):
     db, folder, bank = exhibit
     run_cli("lists", "import", str(bank), "--list", "empty-start", "--category", "B", "--db", db,
