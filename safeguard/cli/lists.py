@@ -15,7 +15,7 @@ from rich.table import Table
 from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.errors import UsageError
 from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list, vpdq_files
-from safeguard.signals import SIGNAL_TYPES
+from safeguard.signals import SIGNAL_TYPES, IndexKind
 from safeguard.store import (
     Action,
     ImportRejected,
@@ -71,7 +71,11 @@ class ExportFormat(StrEnum):
 # What a plain text list's one-hash lines can be: every signal written as one hex string.
 SignalChoice = StrEnum(
     "SignalChoice",
-    {name.upper(): name for name, signal in SIGNAL_TYPES.items() if signal.index != "frame-bag"},
+    {
+        name.upper(): name
+        for name, signal in SIGNAL_TYPES.items()
+        if signal.index is not IndexKind.FRAME_BAG
+    },
 )
 
 

@@ -175,16 +175,9 @@ def create_review_app(store: Store, settings: ReviewSettings = ReviewSettings())
     @app.get("/thumb/{case}/{exhibit}/{seq}")
     def thumbnail(request: Request, case: str, exhibit: str, seq: int) -> Response:
         session = desk.viewer(request)
-        if not session.reviewer.sees_pictures:
-            raise HTTPException(403, "a viewer sees counts only")
-        chosen = desk.opened(session, case, exhibit)
-        found = desk.items.by_seq(chosen.id, [seq])
-        if not found or not found[0].thumbnail:
-            raise HTTPException(404, "no picture to show")
-        if any(match.list_kind in ALERT_KINDS for match in found[0].matches):
-            raise HTTPException(404, "a picture a list grades is never shown")
+        chosen, item = desk.picture(session, case, exhibit, seq, lambda i: bool(i.thumbnail))
         desk.exposure.record_view(session.reviewer.name, chosen.id, seq)
-        return Response(found[0].thumbnail, media_type="image/jpeg")
+        return Response(item.thumbnail, media_type="image/jpeg")
 
     add_api(app, desk)
     add_reveal(app, desk)

@@ -9,6 +9,7 @@ Grades change with every keypress and are always read fresh.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,10 +22,11 @@ from safeguard.store.audit import AuditEvent
 from safeguard.store.cases import Cases, Exhibit
 from safeguard.store.exposure import Exposure
 from safeguard.store.grades import Grades
-from safeguard.store.items import ExhibitItems
+from safeguard.store.items import ExhibitItems, ItemRecord
 from safeguard.store.reviewers import IDLE_TIMEOUT, Reviewers, Session
 from safeguard.store.schema import items as items_table
 from safeguard.triage.report import ExhibitSection, summarise
+from safeguard.vocabulary.entries import ALERT_KINDS
 
 COOKIE = "safeguard_review"
 
@@ -72,6 +74,21 @@ class Desk:
         except UsageError as missing:
             raise HTTPException(404, str(missing)) from None
 
+    def picture(
+        self, session: Session, case: str, exhibit: str, seq: int, has: Callable[[ItemRecord], bool]
+    ) -> tuple[Exhibit, ItemRecord]:
+        """An item this session may be shown (``has`` what is to be shown): never to a
+        viewer, never one a list grades, not even blurred."""
+        if not session.reviewer.sees_pictures:
+            raise HTTPException(403, "a viewer sees counts only")
+        chosen = self.opened(session, case, exhibit)
+        found = self.items.by_seq(chosen.id, [seq])
+        if not found or not has(found[0]):
+            raise HTTPException(404, "no picture to show")
+        if any(match.list_kind in ALERT_KINDS for match in found[0].matches):
+            raise HTTPException(404, "a picture a list grades is never shown")
+        return chosen, found[0]
+
     def section(self, exhibit: Exhibit) -> ExhibitSection:
         """The exhibit's report section without grades (counts, families), kept while its
         items and matches stay as they are."""
@@ -96,12 +113,17 @@ class Desk:
         return next((family for family in families if seq in family), [seq])
 
 
-def audit_as(request: Request, session: Session, event: str, detail: dict):
-    """The ``audit=`` of a change made in the workspace: who, from where, what."""
+def reviewer_event(request: Request, session: Session, event: str, detail: dict) -> AuditEvent:
+    """An audit record of something done in the workspace: who, from where, what."""
     origin = request.client.host if request.client else "unknown"
-    return lambda action: AuditEvent(
-        f"reviewer:{session.reviewer.name}",
-        origin,
+    return AuditEvent(f"reviewer:{session.reviewer.name}", origin, event, detail)
+
+
+def audit_as(request: Request, session: Session, event: str, detail: dict):
+    """The ``audit=`` of a grading change: its record, naming the action and what it changed."""
+    return lambda action: reviewer_event(
+        request,
+        session,
         event,
         {**detail, "action_id": action.action_id, "changed": list(action.changed)},
     )

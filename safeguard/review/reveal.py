@@ -25,11 +25,9 @@ from pydantic import BaseModel, Field
 from safeguard.errors import SafeguardError
 from safeguard.media.options import DecodeLimits
 from safeguard.media.thumbnails import revealed_view
-from safeguard.review.desk import Desk
+from safeguard.review.desk import Desk, reviewer_event
 from safeguard.sources.fetch import ReadBackError, read_back
-from safeguard.store.audit import AuditEvent
 from safeguard.triage.scan import ScanOptions
-from safeguard.vocabulary.entries import ALERT_KINDS
 
 PICKUP_SECONDS = 30  # a view not fetched by then is dropped
 SLACK_SECONDS = 2  # a page's timer may fire a little late; beyond that, its word is capped
@@ -80,22 +78,16 @@ def add_reveal(app: FastAPI, desk: Desk) -> None:
     @app.post("/api/reveal")
     def reveal(request: Request, asked: RevealRequest) -> dict:
         session = desk.change_by(request)
-        if not session.reviewer.sees_pictures:
-            raise HTTPException(403, "a viewer sees counts only")
-        chosen = desk.opened(session, asked.case, asked.exhibit)
-        found = desk.items.by_seq(chosen.id, [asked.seq])
-        if not found or not (found[0].type or "").startswith("image/"):
-            raise HTTPException(404, "no picture to show")
-        item = found[0]
-        if any(match.list_kind in ALERT_KINDS for match in item.matches):
-            raise HTTPException(404, "a picture a list grades is never shown")
+        chosen, item = desk.picture(
+            session, asked.case, asked.exhibit, asked.seq,
+            lambda i: (i.type or "").startswith("image/"),
+        )  # fmt: skip
         limits = ScanOptions.from_json(chosen.options).archive_limits()
         try:
             data = read_back(Path(chosen.source), chosen.name, item.steps, item.sha256, limits)
             view = revealed_view(data, DecodeLimits())
         except (ReadBackError, SafeguardError, OSError) as failed:
             raise HTTPException(409, f"cannot show this picture: {failed}") from None
-        origin = request.client.host if request.client else "unknown"
         detail = {
             "case": asked.case, "exhibit": asked.exhibit, "seq": asked.seq,
             "locator": item.locator, "sha256": item.sha256.hex() if item.sha256 else None,
@@ -105,9 +97,8 @@ def add_reveal(app: FastAPI, desk: Desk) -> None:
             session.reviewer.name,
             chosen.id,
             asked.seq,
-            lambda made: AuditEvent(
-                f"reviewer:{session.reviewer.name}", origin, "picture.reveal",
-                {**detail, "reveal": made},
+            lambda made: reviewer_event(
+                request, session, "picture.reveal", {**detail, "reveal": made}
             ),
         )  # fmt: skip
         token = handout.put(session.reviewer.name, view)
@@ -125,13 +116,12 @@ def add_reveal(app: FastAPI, desk: Desk) -> None:
     def reveal_end(request: Request, said: RevealEnd) -> dict:
         session = desk.change_by(request)
         seconds = round(min(said.seconds, limit + SLACK_SECONDS), 1)
-        origin = request.client.host if request.client else "unknown"
         ended = desk.exposure.end_reveal(
             said.reveal,
             session.reviewer.name,
             seconds,
-            lambda _: AuditEvent(
-                f"reviewer:{session.reviewer.name}", origin, "picture.reveal.end",
+            lambda _: reviewer_event(
+                request, session, "picture.reveal.end",
                 {"reveal": said.reveal, "seconds": seconds, "why": said.why},
             ),
         )  # fmt: skip

@@ -384,23 +384,23 @@ class Store:
             result = connection.execution_options(yield_per=10_000).execute(
                 select(entries).where(entries.c.list_id == list_id).order_by(entries.c.id)
             )
-            for row in result:
-                value = bytes(row.value)
-                if row.signal == VPDQ.name:
-                    value = VPDQ.encode(self.video_frames([row.id])[row.id])
-                yield StoredEntry(
-                    row.id,
-                    row.list_id,
-                    row.signal,
-                    value,
-                    row.category,
-                    row.series,
-                    row.victim_identified,
-                    row.external_id,
-                    row.notes,
-                    row.disabled,
-                    row.disabled_until,
-                )
+            for partition in result.partitions():
+                # A partition's video entries have their frames read in one go, not one each.
+                frames = self.video_frames([r.id for r in partition if r.signal == VPDQ.name])
+                for row in partition:
+                    yield StoredEntry(
+                        row.id,
+                        row.list_id,
+                        row.signal,
+                        VPDQ.encode(frames[row.id]) if row.id in frames else bytes(row.value),
+                        row.category,
+                        row.series,
+                        row.victim_identified,
+                        row.external_id,
+                        row.notes,
+                        row.disabled,
+                        row.disabled_until,
+                    )
 
     def lookup(self, signal: str, values: Sequence[bytes]) -> list[EntryHit]:
         """Active entries of enabled lists holding any of ``values`` exactly."""
