@@ -1,11 +1,14 @@
 """The one matching path: hashes in, list hits out, for every front door.
 
-Exact signals (MD5, SHA-1, SHA-256) are looked up in the store; PDQ goes through
-the radius index with the largest threshold any enabled list asks for, and each
-candidate is then held to its own list's threshold (default 31). Disabled
-entries and lists never match. A PDQ hash of quality below 50 is not matched
-(Meta's guidance: such pictures, flat or nearly blank, collide), but the file's
-exact hashes still are.
+A query is one item's (signal, value) pairs, and each signal is served by the kind
+of index it declares. Exact signals (MD5, SHA-1, SHA-256) are looked up in the
+store. A Hamming signal (PDQ) goes through its radius index with the largest
+threshold any enabled list asks for, and each candidate is then held to its own
+list's threshold for that signal (PDQ's default 31); several values of one signal
+in a query are variants of one picture (its rotations and flips), and an entry
+counts once, at its nearest. Disabled entries and lists never match. A perceptual
+hash below its signal's quality floor (PDQ: 50) is not queried (Meta's guidance:
+such pictures, flat or nearly blank, collide), but the file's exact hashes still are.
 
 Hits on ``known-good`` lists are returned apart from alerts: they exclude a file
 from review and never raise an alert.
@@ -13,7 +16,7 @@ from review and never raise an alert.
 A video's vPDQ frames are matched as a bag: its usable frames (quality >= 50,
 repeats once) are looked up in the frame index, which names the video entries
 holding any frame within reach; each of those is then compared in full with the
-reference rule (a frame within the list's PDQ threshold has a partner; a match
+reference rule (a frame within the list's vPDQ threshold has a partner; a match
 when >= 80 % of the query's frames have one, and >= 0 % of the banked video's: both
 per list, ``lists policy --vpdq-percents``). Its ``distance`` is 100 less that
 percentage (0: every frame of the query found).
@@ -29,10 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from safeguard.index.hamming import HammingIndex
-from safeguard.signals import CRYPTOGRAPHIC, PDQ, VPDQ
+from safeguard.signals import PDQ, SIGNAL_TYPES, VPDQ, IndexKind
 from safeguard.signals.extract import FileHashes
 from safeguard.signals.vpdq import match_percents, usable_hashes
 from safeguard.store import Action, EntryHit, ListKind, Scheme, Store
+
+Query = Sequence[tuple[str, bytes]]  # one item's (signal, value) pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,39 +88,45 @@ class Matcher:
     ) -> None:
         self.store = store
         self.review_band = review_band
-        self.pdq_index = pdq_index if pdq_index is not None else HammingIndex(store)
+        # One index per Hamming or frame-bag signal, opened when first needed.
+        self._indexes: dict[str, HammingIndex] = {}
+        self._indexes[PDQ.name] = pdq_index if pdq_index is not None else HammingIndex(store)
         self.only_lists = set(lists) if lists else None
-        self._frame_index: HammingIndex | None = None  # opened on the first video
-        self._radius: int | None = None
-        self._radius_at = -1.0
+        self._radius: dict[str, tuple[float, int]] = {}  # signal -> (index refresh, radius)
         if self.only_lists:
             for name in self.only_lists:
                 store.get_list(name)  # a misspelt --list fails loudly, not silently empty
 
-    def radius(self) -> int:
-        """The largest PDQ distance any enabled list asks for (re-read with the index's refresh)."""
-        if self._radius is None or self._radius_at != self.pdq_index.refreshed_at:
+    @property
+    def pdq_index(self) -> HammingIndex:
+        return self._indexes[PDQ.name]
+
+    def index(self, signal: str) -> HammingIndex:
+        if signal not in self._indexes:
+            self._indexes[signal] = HammingIndex(
+                self.store, signal=signal, max_staleness=self.pdq_index.max_staleness
+            )
+        return self._indexes[signal]
+
+    def radius(self, signal: str = PDQ.name) -> int:
+        """The largest distance any enabled list asks for on a signal (re-read with its
+        index's refresh)."""
+        refreshed_at = self.index(signal).refreshed_at
+        cached = self._radius.get(signal)
+        if cached is None or cached[0] != refreshed_at:
             thresholds = [
                 threshold
                 for hash_list in self.store.lists()
-                if hash_list.enabled
+                if hash_list.enabled and signal in hash_list.thresholds
                 for threshold in (
-                    hash_list.pdq_threshold,
-                    hash_list.review_threshold if self.review_band else None,
+                    hash_list.thresholds[signal].threshold,
+                    hash_list.thresholds[signal].review_threshold if self.review_band else None,
                 )
                 if threshold is not None
             ]
-            self._radius = max([PDQ.default_threshold, *thresholds])
-            self._radius_at = self.pdq_index.refreshed_at
-        return self._radius
-
-    @property
-    def frame_index(self) -> HammingIndex:
-        if self._frame_index is None:
-            self._frame_index = HammingIndex(
-                self.store, signal=VPDQ.name, max_staleness=self.pdq_index.max_staleness
-            )
-        return self._frame_index
+            cached = (refreshed_at, max([SIGNAL_TYPES[signal].default_threshold, *thresholds]))
+            self._radius[signal] = cached
+        return cached[1]
 
     def match_file(self, hashes: FileHashes, *, dihedral: bool = False) -> MatchResult:
         return self.match_files([hashes], dihedral=dihedral)[0]
@@ -124,68 +135,66 @@ class Matcher:
         self, many: Sequence[FileHashes], *, dihedral: bool = False
     ) -> list[MatchResult]:
         """Hits for several files at once: one store query for all their exact hashes."""
-        exact = [
-            [(s.name, h.digests[s.name]) for s in CRYPTOGRAPHIC if s.name in h.digests]
-            for h in many
-        ]
-        videos = [h.values.get(VPDQ.name) for h in many]
-        return self.match_many(exact, [_pdq_queries(h, dihedral) for h in many], videos)
+        return self.match_many([file_query(hashes, dihedral) for hashes in many])
 
-    def match_hashes(
-        self,
-        exact: Iterable[tuple[str, bytes]],
-        pdq_values: Sequence[bytes] = (),
-        video: bytes | None = None,
-    ) -> MatchResult:
-        """Hits for exact (signal, value) pairs, PDQ values (variants of one picture) and a
-        video's vPDQ frames."""
-        return self.match_many([list(exact)], [list(pdq_values)], [video])[0]
+    def match_hashes(self, query: Iterable[tuple[str, bytes]]) -> MatchResult:
+        """Hits for one item's (signal, value) pairs."""
+        return self.match_many([list(query)])[0]
 
-    def match_many(
-        self,
-        exact: Sequence[list[tuple[str, bytes]]],
-        pdq: Sequence[list[bytes]],
-        videos: Sequence[bytes | None] | None = None,
-    ) -> list[MatchResult]:
-        """For each query i: hits of its exact pairs ``exact[i]``, its PDQ values ``pdq[i]``
-        and its video frames ``videos[i]``."""
-        results = [MatchResult() for _ in exact]
-        wanted = {pair: [] for pairs in exact for pair in pairs}
-        for index, pairs in enumerate(exact):
-            for pair in pairs:
-                wanted[pair].append(index)
-        for hit in self.store.lookup_many(list(wanted)):
-            for index in wanted.get((hit.signal, hit.value), ()):
-                self._add(results[index], hit, 0)
-        for result, pdq_values in zip(results, pdq, strict=True):
-            if pdq_values:
-                self._add_pdq(result, pdq_values)
-        for result, frames in zip(results, videos or [None] * len(results), strict=True):
-            if frames:
-                self._add_video(result, frames)
+    def match_many(self, queries: Sequence[Query]) -> list[MatchResult]:
+        """For each query, the hits of its pairs, each signal served by its kind of index."""
+        results = [MatchResult() for _ in queries]
+        exact: dict[tuple[str, bytes], list[int]] = {}
+        near: list[tuple[int, str, list[bytes]]] = []
+        bags: list[tuple[int, str, bytes]] = []
+        for position, query in enumerate(queries):
+            variants: dict[str, list[bytes]] = {}
+            for signal, value in query:
+                kind = SIGNAL_TYPES[signal].index
+                if kind is IndexKind.EXACT:
+                    exact.setdefault((signal, value), []).append(position)
+                elif kind is IndexKind.HAMMING:
+                    variants.setdefault(signal, []).append(value)
+                else:
+                    bags.append((position, signal, value))
+            near += [(position, signal, values) for signal, values in variants.items()]
+        for hit in self.store.lookup_many(list(exact)):
+            for position in exact.get((hit.signal, hit.value), ()):
+                self._add(results[position], hit, 0)
+        for position, signal, values in near:
+            self._add_near(results[position], signal, values)
+        for position, signal, value in bags:
+            self._add_bag(results[position], signal, value)
         return results
 
-    def _add_video(self, result: MatchResult, value: bytes) -> None:
+    def _add_bag(self, result: MatchResult, signal: str, value: bytes) -> None:
         query = VPDQ.decode(value)
-        candidates = self.frame_index.search(usable_hashes(query), self.radius())
+        candidates = self.index(signal).search(usable_hashes(query), self.radius(signal))
         hits = {hit.entry_id: hit for hit in self.store.entries_by_id(list(candidates))}
         banked = self.store.video_frames(list(hits))
         for entry_id, hit in hits.items():
-            limit = hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
-            bag = VPDQ.compare(query, banked[entry_id], limit)
+            bag = VPDQ.compare(query, banked[entry_id], self._threshold(hit))
             if bag.is_match(*match_percents(hit.vpdq_query_percent, hit.vpdq_compared_percent)):
                 self._add(result, hit, 100 - int(bag.query_percent))
 
-    def _add_pdq(self, result: MatchResult, pdq_values: Sequence[bytes]) -> None:
-        candidates = self.pdq_index.search(pdq_values, self.radius())
+    def _add_near(self, result: MatchResult, signal: str, values: Sequence[bytes]) -> None:
+        signal_type = SIGNAL_TYPES[signal]
+        candidates = self.index(signal).search(values, self.radius(signal))
         for hit in self.store.entries_by_id(list(candidates)):
             # Measured again on the stored value: the store, not the index, is the truth.
-            distance = min(PDQ.distance(hit.value, value) for value in pdq_values)
-            limit = hit.pdq_threshold if hit.pdq_threshold is not None else PDQ.default_threshold
-            if distance <= limit:
+            distance = min(signal_type.distance(hit.value, value) for value in values)
+            if distance <= self._threshold(hit):
                 self._add(result, hit, distance)
             elif self.review_band and distance <= (hit.review_threshold or -1):
                 self._add(result, hit, distance, in_review_band=True)
+
+    @staticmethod
+    def _threshold(hit: EntryHit) -> int:
+        return (
+            hit.threshold
+            if hit.threshold is not None
+            else SIGNAL_TYPES[hit.signal].default_threshold
+        )
 
     def _add(
         self, result: MatchResult, hit: EntryHit, distance: int, *, in_review_band: bool = False
@@ -207,9 +216,13 @@ class Matcher:
         )
 
 
-def _pdq_queries(hashes: FileHashes, dihedral: bool) -> list[bytes]:
-    """The PDQ values to search for a file: none when its hash is too weak to match."""
-    if hashes.pdq is None or hashes.pdq.low_quality:
-        return []
-    variants = hashes.pdq.dihedral if dihedral and hashes.pdq.dihedral else None
-    return list(variants.values()) if variants else [hashes.pdq.value]
+def file_query(hashes: FileHashes, dihedral: bool = False) -> list[tuple[str, bytes]]:
+    """A file's (signal, value) pairs to match: every value, a perceptual hash with its
+    rotated and flipped variants when asked for, and none too weak to match."""
+    query = [(name, v) for name, v in hashes.values.items() if name not in hashes.perceptual]
+    for name, found in hashes.perceptual.items():
+        if found.low_quality:
+            continue
+        variants = found.dihedral.values() if dihedral and found.dihedral else (found.value,)
+        query += [(name, value) for value in variants]
+    return query

@@ -160,12 +160,15 @@ def test_interrupted_scan_says_how_many_items_are_saved_and_resumes(tmp_path, mo
     exhibit = tmp_path / "exhibit"
     exhibit.mkdir()
     # Enough files that the scan cannot finish between its first saved batch and the
-    # interrupt, even on a fast machine (a batch is 200 items or 2 seconds).
+    # interrupt, even on a fast machine (a batch is 200 items or 2 seconds). Each copy
+    # differs by a byte after the picture, so none is skipped as already-seen content.
     photos = sorted(corpus.rglob("*.jpg"))[:300]
     for copy in range(4):
         (exhibit / f"copy{copy}").mkdir()
         for index, photo in enumerate(photos):
-            shutil.copyfile(photo, exhibit / f"copy{copy}" / f"{index:03d}.jpg")
+            (exhibit / f"copy{copy}" / f"{index:03d}.jpg").write_bytes(
+                photo.read_bytes() + bytes([copy])
+            )
     command = [sys.executable, "-m", "safeguard", "scan", str(exhibit), "--case", "C",
                "--exhibit", "E", "--workers", "1", "--db", db]  # fmt: skip
     # A shell without job control starts background commands with SIGINT ignored, and

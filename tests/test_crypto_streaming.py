@@ -18,7 +18,7 @@ from safeguard.signals.extract import HashOptions, hash_file
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 result = hash_file(sys.argv[1], HashOptions())
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"digests": {k: v.hex() for k, v in result.digests.items()},
+print(json.dumps({"digests": {k: v.hex() for k, v in result.values.items()},
                   "size": result.size, "error": result.error,
                   "grew_kib": after - before}))
 """

@@ -15,7 +15,7 @@ from safeguard.index.mih import NARROW, WIDE, MultiIndex, as_words
 from safeguard.matching import Matcher
 from safeguard.signals import PDQ, hamming
 from safeguard.signals.extract import HashOptions, hash_file
-from safeguard.store import ListKind, ListSpec, NewEntry, Scheme
+from safeguard.store import ListKind, ListSpec, NewEntry, Scheme, Thresholds
 
 
 def _flip(code: bytes, bits: int, rng: np.random.Generator) -> bytes:
@@ -140,14 +140,16 @@ def test_an_index_from_another_store_is_rebuilt(store_url, tmp_path):
 def test_per_list_thresholds_and_disabled_entries(store):
     rng = np.random.default_rng(7)
     target = rng.bytes(32)
-    strict = ListSpec(scheme=Scheme.UK, pdq_threshold=10)
+    strict = ListSpec(scheme=Scheme.UK, thresholds={"pdq": Thresholds(10)})
     store.import_entries("strict", _pdq_rows([target], "A"), spec=strict)
-    store.import_entries("loose", _pdq_rows([target], "B"), spec=ListSpec(pdq_threshold=40))
+    store.import_entries(
+        "loose", _pdq_rows([target], "B"), spec=ListSpec(thresholds={"pdq": Thresholds(40)})
+    )
     store.import_entries("default", _pdq_rows([target], "C"), spec=ListSpec())
     matcher = Matcher(store)
 
     def hits(bits):
-        result = matcher.match_hashes([], [_flip(target, bits, rng)])
+        result = matcher.match_hashes([("pdq", _flip(target, bits, rng))])
         return sorted((m.list, m.distance) for m in result.alerts)
 
     assert hits(8) == [("default", 8), ("loose", 8), ("strict", 8)]
@@ -164,7 +166,7 @@ def test_per_list_thresholds_and_disabled_entries(store):
 def test_known_good_lists_never_alert(store, tmp_path, photo):
     hashes = hash_file(str(photo), HashOptions())
     spec = ListSpec(kind=ListKind.KNOWN_GOOD)
-    store.import_entries("nsrl", [NewEntry("sha1", hashes.digests["sha1"], record=1)], spec=spec)
+    store.import_entries("nsrl", [NewEntry("sha1", hashes.values["sha1"], record=1)], spec=spec)
     result = Matcher(store).match_file(hashes)
     assert result.alerts == [] and [m.list for m in result.known_good] == ["nsrl"]
 
@@ -195,6 +197,8 @@ def test_low_quality_hashes_are_not_matched_by_pdq(store, tmp_path):
 
 @pytest.mark.parametrize("radius", [31])
 def test_matcher_radius_covers_the_largest_list_threshold(store, radius):
-    store.import_entries("wide", _pdq_rows([os.urandom(32)]), spec=ListSpec(pdq_threshold=45))
+    store.import_entries(
+        "wide", _pdq_rows([os.urandom(32)]), spec=ListSpec(thresholds={"pdq": Thresholds(45)})
+    )
     assert Matcher(store).radius() == 45
     assert PDQ.default_threshold == radius

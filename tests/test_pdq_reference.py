@@ -61,7 +61,7 @@ def test_exact_mode_hash_and_quality_equal_reference(row):
     assert PDQ.to_text(result.pdq.value) == row["pdq_hash"]
     assert result.pdq.quality == int(row["quality"])
     assert (result.width, result.height) == (int(row["width"]), int(row["height"]))
-    assert result.digests["sha256"].hex() == row["sha256"]
+    assert result.values["sha256"].hex() == row["sha256"]
 
 
 @pytest.mark.parametrize("row", _rows(EXPECTED_DIHEDRAL))

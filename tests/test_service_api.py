@@ -330,3 +330,33 @@ def test_every_match_decision_is_audited_with_who_and_where(service, photo, grad
     engine = create_store_engine(database_url(service.store_url))
     assert AuditLog(engine).verify().ok
     engine.dispose()
+
+
+def test_list_thresholds_are_named_by_signal(service):
+    made = service.call(
+        "POST",
+        "/v1/lists",
+        "writer",
+        json={"name": "videos", "thresholds": {"vpdq": {"threshold": 24}}, "pdq_threshold": 20},
+    )
+    assert made.status_code == 201
+    assert made.json()["thresholds"] == {
+        "pdq": {"threshold": 20, "review_threshold": None},
+        "vpdq": {"threshold": 24, "review_threshold": None},
+    }
+    assert made.json()["pdq_threshold"] == 20
+    changed = service.call(
+        "PATCH",
+        "/v1/lists/videos",
+        "writer",
+        json={"thresholds": {"pdq": {"review_threshold": 50}}},
+    )
+    assert changed.json()["thresholds"]["pdq"] == {"threshold": 20, "review_threshold": 50}
+    assert changed.json()["review_threshold"] == 50
+    for refused in (
+        {"thresholds": {"md5": {"threshold": 1}}},  # exact: no distance
+        {"thresholds": {"vpdq": {"review_threshold": 40}}},  # no review band for videos
+        {"thresholds": {"shazam": {"threshold": 1}}},  # no such signal
+    ):
+        answer = service.call("PATCH", "/v1/lists/videos", "writer", json=refused)
+        assert answer.status_code == 422, refused

@@ -19,6 +19,7 @@ from safeguard.store import (
     NewEntry,
     Scheme,
     Store,
+    Thresholds,
     most_severe,
     report_key,
 )
@@ -252,3 +253,61 @@ def test_a_store_made_before_video_and_reveals_upgrades_in_place(store_url):
     (entry,) = upgraded.iter_entries(upgraded.get_list("videos").id)
     assert entry.value == video
     upgraded.close()
+
+
+def test_a_store_with_pdq_thresholds_on_its_lists_upgrades_to_thresholds_by_signal(store_url):
+    """A store at revision 0008 kept a list's thresholds in two PDQ columns (the PDQ one
+    also the frame distance of its videos): after the upgrade each is a row keyed by
+    signal, the videos keep their distance, and no entry is lost on the way."""
+    from sqlalchemy import text
+
+    from safeguard.matching import Matcher
+
+    with _store_at(store_url, "0008") as connection:
+        now = {"t": datetime.now(UTC)}
+        for list_id, name, threshold, review in ((1, "tuned", 20, 40), (2, "plain", None, None)):
+            connection.execute(
+                text(
+                    "INSERT INTO hash_lists (id, name, kind, scheme, pdq_threshold, enabled,"
+                    " created_at, updated_at, revision, review_threshold)"
+                    " VALUES (:id, :name, 'alert', 'uk', :threshold, true, :t, :t, 1, :review)"
+                ),
+                {"id": list_id, "name": name, "threshold": threshold, "review": review, **now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO entries (list_id, signal, value, category, disabled, revision)"
+                    " VALUES (:id, 'pdq', :value, 'A', false, 1)"
+                ),
+                {"id": list_id, "value": bytes([list_id]) * 32},
+            )
+    upgraded = Store.open(store_url)
+    tuned, plain = upgraded.get_list("tuned"), upgraded.get_list("plain")
+    assert tuned.thresholds == {"pdq": Thresholds(20, 40), "vpdq": Thresholds(20, None)}
+    assert (tuned.pdq_threshold, tuned.review_threshold) == (20, 40)
+    assert plain.thresholds == {}
+    assert sum(upgraded.entry_counts()[tuned.id].values()) == 1  # the column drop kept entries
+    near = bytes([1]) * 31 + bytes([1 ^ 0xFF])  # 8 bits from the tuned list's entry
+    (hit,) = Matcher(upgraded).match_hashes([("pdq", near)]).alerts
+    assert (hit.list, hit.distance) == ("tuned", 8)
+    upgraded.close()
+
+
+def test_thresholds_are_set_per_signal_and_refused_where_a_signal_has_no_distance(store):
+    store.create_list("l", UK)
+    changed = store.set_policy("l", thresholds={"vpdq": Thresholds(25)})
+    assert changed.thresholds == {"vpdq": Thresholds(25, None)}
+    changed = store.set_policy("l", thresholds={"pdq": Thresholds(review_threshold=50)})
+    assert changed.thresholds["pdq"] == Thresholds(None, 50)  # the default 31 below the band
+    changed = store.set_policy("l", thresholds={"pdq": Thresholds(20)})
+    assert changed.thresholds["pdq"] == Thresholds(20, 50)  # the band kept
+    for wanted, reason in (
+        ({"md5": Thresholds(3)}, "no match distance"),
+        ({"nope": Thresholds(3)}, "no match distance"),
+        ({"vpdq": Thresholds(review_threshold=40)}, "no review band"),
+        ({"pdq": Thresholds(60)}, "above the match threshold"),  # above the band of 50
+        ({"pdq": Thresholds(129)}, "between 0 and 128"),
+    ):
+        with pytest.raises(UsageError, match=reason):
+            store.set_policy("l", thresholds=wanted)
+    assert store.get_list("l").thresholds["pdq"] == Thresholds(20, 50)  # refusals change nothing

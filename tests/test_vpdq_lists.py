@@ -45,6 +45,15 @@ def test_a_folder_of_upstream_files_imports_and_exports_unchanged(banked, tmp_pa
     assert listed["entries"] == {"vpdq": 3} and listed["vpdq_percents"] == [80.0, 0.0]
     policy = run_cli("lists", "policy", "videos", "--vpdq-percents", "90", "20", "--db", db)
     assert json.loads(policy.stdout)["vpdq_percents"] == [90.0, 20.0]
+    # The frame distance is the list's vPDQ threshold, apart from its PDQ one.
+    policy = run_cli("lists", "policy", "videos", "--threshold", "vpdq=24", "--db", db)
+    assert json.loads(policy.stdout)["thresholds"] == {
+        "vpdq": {"threshold": 24, "review_threshold": None}
+    }
+    for wrong, reason in (("md5=3", "no match distance"), ("vpdq", "write SIGNAL=N")):
+        refused = run_cli("lists", "policy", "videos", "--threshold", wrong, "--db", db,
+                          check=False)  # fmt: skip
+        assert refused.returncode == 2 and reason in refused.stderr
     out = tmp_path / "exported"
     done = run_cli("lists", "export", "videos", "--format", "vpdq", "-o", str(out), "--db", db)
     assert "wrote 3 vPDQ files" in done.stdout
@@ -127,16 +136,16 @@ def test_a_long_video_entry_is_kept_and_matched_on_both_backends(store):
     (entry,) = store.iter_entries(store.get_list("hour").id)
     assert entry.value == value  # exported as imported
     clip = VPDQ.encode(frames[600:1200])  # ten minutes cut from the middle
-    (hit,) = Matcher(store).match_hashes([], video=clip).alerts
+    (hit,) = Matcher(store).match_hashes([("vpdq", clip)]).alerts
     assert (hit.list, hit.signal, hit.distance, hit.category) == ("hour", "vpdq", 0, "B")
     # The list asks that half the banked video be found too: a ten-minute clip is not.
     store.set_policy("hour", vpdq_percents=(80.0, 50.0))
-    assert Matcher(store).match_hashes([], video=clip).alerts == []
+    assert Matcher(store).match_hashes([("vpdq", clip)]).alerts == []
     store.set_policy("hour", vpdq_percents=(80.0, 15.0))
-    assert len(Matcher(store).match_hashes([], video=clip).alerts) == 1
+    assert len(Matcher(store).match_hashes([("vpdq", clip)]).alerts) == 1
     with pytest.raises(UsageError, match="between 0 and 100"):
         store.set_policy("hour", vpdq_percents=(180.0, 0.0))
     store.disable_entry("hour", entry.id)
-    assert Matcher(store).match_hashes([], video=clip).alerts == []
+    assert Matcher(store).match_hashes([("vpdq", clip)]).alerts == []
     store.delete_list("hour")
     assert store.video_frames([entry.id]) == {entry.id: []}  # the frames went with it

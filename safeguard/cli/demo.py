@@ -103,16 +103,16 @@ def _demo_lists(store: Store, folder: Path) -> None:
     sunset, clouds, mountains = hashes("sunset.jpg"), hashes("clouds.jpg"), hashes("mountains.jpg")
     rings, tiles = hashes("rings.jpg"), hashes("tiles.jpg")
     graded = [
-        NewEntry("md5", sunset.digests["md5"], "A", record=1),  # exact copies only
+        NewEntry("md5", sunset.values["md5"], "A", record=1),  # exact copies only
         NewEntry("pdq", clouds.pdq.value, "A", record=2),  # any near copy, renamed or carved
         NewEntry("pdq", mountains.pdq.value, "B", record=3),  # rotated copies too (dihedral)
-        NewEntry("sha1", rings.digests["sha1"], "C", record=4),
+        NewEntry("sha1", rings.values["sha1"], "C", record=4),
         NewEntry("pdq", tiles.pdq.value, "C", record=5),  # the card's deleted copy
     ]
     store.import_entries("demo-graded", graded, spec=ListSpec(importer="safeguard demo"))
     readme = hashes("damaged/readme.txt")
     store.import_entries(
         "demo-known-good",
-        [NewEntry("sha1", readme.digests["sha1"], record=1)],
+        [NewEntry("sha1", readme.values["sha1"], record=1)],
         spec=ListSpec(kind=ListKind.KNOWN_GOOD, importer="safeguard demo"),
     )

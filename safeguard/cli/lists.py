@@ -15,7 +15,7 @@ from rich.table import Table
 from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.errors import UsageError
 from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list, vpdq_files
-from safeguard.signals import SIGNAL_TYPES, IndexKind
+from safeguard.signals import PDQ, SIGNAL_TYPES, IndexKind
 from safeguard.store import (
     Action,
     ImportRejected,
@@ -23,6 +23,7 @@ from safeguard.store import (
     ListKind,
     ListSpec,
     Scheme,
+    Thresholds,
     normalise_category,
 )
 from safeguard.store.audit import cli_actor
@@ -50,6 +51,33 @@ REVIEW_THRESHOLD_OPTION = typer.Option(
     max=128,
     help="PDQ distances above the match threshold and up to this go to review.",
 )
+SIGNAL_THRESHOLD_OPTION = typer.Option(
+    None,
+    "--threshold",
+    help="SIGNAL=N: this list's match distance for a signal (vpdq: per frame) "
+    r"\[default: the signal's; repeatable].",
+    metavar="SIGNAL=N",
+)
+
+
+def _thresholds(
+    pdq_threshold: int | None, review_threshold: int | None, per_signal: list[str] | None
+) -> dict[str, Thresholds]:
+    """The thresholds the options set, by signal (``--pdq-threshold`` is ``--threshold pdq=``)."""
+    found: dict[str, Thresholds] = {}
+    for text in per_signal or ():
+        signal, _, number = text.partition("=")
+        if not number.strip().isdigit():
+            raise UsageError(f"--threshold {text!r}: write SIGNAL=N, for example vpdq=25")
+        found[signal.strip()] = Thresholds(int(number))
+    if pdq_threshold is not None or review_threshold is not None:
+        given = found.get(PDQ.name, Thresholds())
+        if pdq_threshold is not None and given.threshold not in (None, pdq_threshold):
+            raise UsageError("--pdq-threshold and --threshold pdq= disagree")
+        found[PDQ.name] = Thresholds(
+            pdq_threshold if pdq_threshold is not None else given.threshold, review_threshold
+        )
+    return found
 
 
 class ImportFormat(StrEnum):
@@ -106,6 +134,7 @@ def import_command(
     ),
     action: Action = ACTION_OPTION,
     review_threshold: int = REVIEW_THRESHOLD_OPTION,
+    signal_thresholds: list[str] = SIGNAL_THRESHOLD_OPTION,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows; report the bad."
     ),
@@ -138,11 +167,10 @@ def import_command(
     spec = ListSpec(
         kind=kind,
         scheme=scheme,
-        pdq_threshold=pdq_threshold,
         source_file=str(file.resolve()),
         importer=f"safeguard lists import --format {fmt}",
         action=action,
-        review_threshold=review_threshold,
+        thresholds=_thresholds(pdq_threshold, review_threshold, signal_thresholds),
         source_sha256=_sha256(file),
         imported_by=f"{actor} ({origin})",
     )
@@ -191,6 +219,7 @@ def _policy(name: str, changed) -> dict:
         "pdq_threshold": changed.pdq_threshold,
         "review_threshold": changed.review_threshold,
         "vpdq_percents": list(changed.vpdq_percents),
+        "thresholds": changed.thresholds_json(),
     }
 
 
@@ -233,6 +262,7 @@ def ls_command(
                 "action": hash_list.effective_action.value if hash_list.effective_action else None,
                 "review_threshold": hash_list.review_threshold,
                 "vpdq_percents": list(hash_list.vpdq_percents),
+                "thresholds": hash_list.thresholds_json(),
                 "entries": counts.get(hash_list.id, {}),
                 "updated_at": hash_list.updated_at.isoformat(),
                 "source_file": hash_list.source_file,
@@ -333,6 +363,7 @@ def policy_command(
     action: Action = ACTION_OPTION,
     pdq_threshold: int = PDQ_THRESHOLD_OPTION,
     review_threshold: int = REVIEW_THRESHOLD_OPTION,
+    signal_thresholds: list[str] = SIGNAL_THRESHOLD_OPTION,
     vpdq_percents: tuple[float, float] = typer.Option(
         None,
         "--vpdq-percents",
@@ -347,8 +378,7 @@ def policy_command(
     changed = store.set_policy(
         name,
         action=action,
-        pdq_threshold=pdq_threshold,
-        review_threshold=review_threshold,
+        thresholds=_thresholds(pdq_threshold, review_threshold, signal_thresholds),
         vpdq_percents=vpdq_percents,
         audit=cli_audit("list.change", lambda changed: _policy(name, changed)),
     )

@@ -50,7 +50,7 @@ def match_command(
     out = sys.stdout  # bound before any progress bar is drawn, which must never capture it
     for hashes in hash_with_progress(found, options, workers, "matching"):
         result = matcher.match_file(hashes, dihedral=dihedral)
-        sha256 = hashes.digests.get("sha256")
+        sha256 = hashes.values.get("sha256")
         record = {
             "path": hashes.path,
             "sha256": sha256.hex() if sha256 else None,

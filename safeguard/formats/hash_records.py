@@ -14,7 +14,7 @@ import csv
 import json
 from typing import Any, TextIO
 
-from safeguard.signals import CRYPTOGRAPHIC, DIHEDRAL_NAMES, PDQ, SIGNAL_TYPES, VPDQ, IndexKind
+from safeguard.signals import DIHEDRAL_NAMES, PDQ, SIGNAL_TYPES, VPDQ, IndexKind, RasterSignal
 from safeguard.signals.extract import FileHashes
 from safeguard.sources.files import readable_name
 
@@ -43,12 +43,15 @@ def to_record(hashes: FileHashes, *, dihedral: bool = False, vpdq: bool = False)
         "size": hashes.size,
         "type": hashes.media_type.mime if hashes.media_type else None,
     }
-    for signal in CRYPTOGRAPHIC:
-        digest = hashes.digests.get(signal.name)
-        record[signal.name] = signal.to_text(digest) if digest is not None else None
+    for signal in SIGNAL_TYPES.values():
+        if signal.index is IndexKind.FRAME_BAG:
+            continue
+        value = hashes.values.get(signal.name)
+        record[signal.name] = signal.to_text(value) if value is not None else None
+        if isinstance(signal, RasterSignal):
+            found = hashes.perceptual.get(signal.name)
+            record[f"{signal.name}_quality"] = found.quality if found else None
     pdq = hashes.pdq
-    record["pdq"] = PDQ.to_text(pdq.value) if pdq else None
-    record["pdq_quality"] = pdq.quality if pdq else None
     record["width"] = hashes.width
     record["height"] = hashes.height
     record["error"] = hashes.error

@@ -1,8 +1,12 @@
-"""A signal's 256-bit hashes in the store, searchable within a radius, following the store.
+"""A signal's binary hashes in the store, searchable within a radius, following the store.
 
 One index per Hamming-searched signal: PDQ entries, and the frames of vPDQ entries
 (each frame found by its PDQ hash, its id the entry's, so a search names the
-videos worth comparing in full).
+videos worth comparing in full), and any other fixed-length binary hash up to 256
+bits. A shorter hash is padded with zero bits on both sides of every comparison,
+which leaves each distance exactly as it was; the multi-index layout is tuned for
+256 informative bits, so such a hash is searched exactly, but with fewer of the
+multi-index's savings.
 
 A large immutable multi-index (built once, saved next to the store, memory-mapped
 on open) plus a small tail of hashes written since, scanned directly. Every
@@ -33,8 +37,17 @@ import numpy as np
 from safeguard.index.mih import MultiIndex, as_words, scan
 from safeguard.store import Store
 
-_EMPTY_CODES = np.empty((0, 32), np.uint8)
+CODE_BYTES = 32
+_EMPTY_CODES = np.empty((0, CODE_BYTES), np.uint8)
 PDQ_SIGNAL = "pdq"
+
+
+def _codes(values: Sequence[bytes]) -> np.ndarray:
+    """(N, 32) uint8 codes, each value padded with zero bits to 256."""
+    if any(len(value) > CODE_BYTES for value in values):
+        raise ValueError(f"a Hamming index holds codes of at most {CODE_BYTES * 8} bits")
+    joined = b"".join(value.ljust(CODE_BYTES, b"\0") for value in values)
+    return np.frombuffer(joined, np.uint8).reshape(-1, CODE_BYTES)
 
 
 def _empty_tail() -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +135,7 @@ class HammingIndex:
             pairs = [pair for batch in batches for pair in batch]
             if pairs:
                 ids = np.fromiter((i for i, _ in pairs), np.int64, len(pairs))
-                codes = as_words(np.frombuffer(b"".join(v for _, v in pairs), np.uint8))
+                codes = as_words(_codes([v for _, v in pairs]))
                 main, tail_codes, tail_ids = self._parts
                 self._parts = (
                     main,
@@ -151,7 +164,7 @@ class HammingIndex:
         ids, codes = [], []
         for batch in self.store.changed_codes(self.signal, 0):
             ids.append(np.fromiter((i for i, _ in batch), np.int64, len(batch)))
-            codes.append(np.frombuffer(b"".join(v for _, v in batch), np.uint8).reshape(-1, 32))
+            codes.append(_codes([v for _, v in batch]))
         all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
         all_codes = np.concatenate(codes) if codes else _EMPTY_CODES
         self._parts = (MultiIndex.build(all_codes, all_ids), *_empty_tail())
@@ -189,7 +202,7 @@ class HammingIndex:
         if not values:
             return best
         self.refresh_if_stale()
-        queries = as_words(np.frombuffer(b"".join(values), np.uint8))
+        queries = as_words(_codes(values))
         main, tail_codes, tail_ids = self._parts
         for query in queries:
             for source in (

@@ -52,6 +52,7 @@ from safeguard.service.models import (
     Liveness,
     Problem,
     Readiness,
+    SignalThresholds,
     UploadMatch,
     WebhookCreate,
     WebhookCreated,
@@ -279,6 +280,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             pdq_threshold=hash_list.pdq_threshold,
             review_threshold=hash_list.review_threshold,
             vpdq_percents=hash_list.vpdq_percents,
+            thresholds={
+                signal: SignalThresholds(**values)
+                for signal, values in hash_list.thresholds_json().items()
+            },
             entries=counts.get(hash_list.id, {}),
             updated_at=hash_list.updated_at,
         )
@@ -304,9 +309,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 ListSpec(
                     kind=spec.kind,
                     scheme=spec.scheme,
-                    pdq_threshold=spec.pdq_threshold,
                     action=spec.action,
-                    review_threshold=spec.review_threshold,
+                    thresholds=spec.by_signal(),
                     importer="safeguard serve",
                 ),
                 audit=lambda _: caller.event("list.create", spec.model_dump(mode="json")),
@@ -336,8 +340,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         changed = store.set_policy(
             name,
             action=change.action,
-            pdq_threshold=change.pdq_threshold,
-            review_threshold=change.review_threshold,
+            thresholds=change.by_signal(),
             enabled=change.enabled,
             vpdq_percents=change.vpdq_percents,
             audit=lambda _: caller.event("list.change", detail),

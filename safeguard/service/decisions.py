@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from safeguard.errors import UsageError
 from safeguard.formats.hash_records import to_record
-from safeguard.matching import Match, Matcher, MatchResult
+from safeguard.matching import Match, Matcher
 from safeguard.media.options import DecodeLimits, PdqMode
 from safeguard.service import metrics
 from safeguard.service.auth import Caller
 from safeguard.service.recorder import Recorder
-from safeguard.signals import SIGNAL_TYPES, IndexKind
+from safeguard.signals import SIGNAL_TYPES
 from safeguard.signals.extract import HashOptions, hash_content
 from safeguard.store import Action
 from safeguard.store.audit import AuditEvent
@@ -138,20 +138,7 @@ class DecisionDesk:
         self, queries: Sequence[Query], caller: Caller
     ) -> tuple[dict, PendingHit | None]:
         """The answer, and the hit record the caller must write before sending it."""
-        served_by = [SIGNAL_TYPES[q.signal].index for q in queries]
-        exact = [
-            [(q.signal, q.value)] if i is IndexKind.EXACT else []
-            for q, i in zip(queries, served_by, strict=True)
-        ]
-        pdq = [
-            [q.value] if i is IndexKind.HAMMING else []
-            for q, i in zip(queries, served_by, strict=True)
-        ]
-        videos = [
-            q.value if i is IndexKind.FRAME_BAG else None
-            for q, i in zip(queries, served_by, strict=True)
-        ]
-        outcomes: list[MatchResult] = self.matcher.match_many(exact, pdq, videos)
+        outcomes = self.matcher.match_many([[(q.signal, q.value)] for q in queries])
         results, hits = [], []
         for query, outcome in zip(queries, outcomes, strict=True):
             action = strongest(outcome.alerts)

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from safeguard.signals import SIGNAL_TYPES
-from safeguard.store import Action, ListKind, Scheme
+from safeguard.signals import PDQ, SIGNAL_TYPES
+from safeguard.store import Action, ListKind, Scheme, Thresholds
 
 SignalName = Literal[tuple(SIGNAL_TYPES)]  # type: ignore[valid-type]  # from the registry
 Decision = Literal["block", "quarantine", "report", "review", "none"]
@@ -88,6 +88,31 @@ class HashLookupResults(BaseModel):
     results: list[HashResult]
 
 
+class SignalThresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: int | None = Field(None, ge=0, le=128, description="null: the signal's default.")
+    review_threshold: int | None = Field(
+        None, ge=1, le=128, description="Distances above the threshold and up to this: review."
+    )
+
+
+class ListThresholds(BaseModel):
+    """A list's match distances: ``pdq_threshold`` and ``review_threshold`` are PDQ's;
+    ``thresholds`` names them for any signal with a distance (vpdq: per frame)."""
+
+    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    review_threshold: int | None = Field(None, ge=1, le=128)
+    thresholds: dict[SignalName, SignalThresholds] = Field(default_factory=dict)
+
+    def by_signal(self) -> dict[str, Thresholds]:
+        found = {s: Thresholds(t.threshold, t.review_threshold) for s, t in self.thresholds.items()}
+        if self.pdq_threshold is not None or self.review_threshold is not None:
+            given = found.get(PDQ.name, Thresholds())
+            found[PDQ.name] = given.merged(Thresholds(self.pdq_threshold, self.review_threshold))
+        return found
+
+
 class ListOut(BaseModel):
     name: str
     kind: ListKind
@@ -97,28 +122,25 @@ class ListOut(BaseModel):
     pdq_threshold: int | None
     review_threshold: int | None
     vpdq_percents: tuple[float, float] = Field(description="Query and banked frames, in %.")
+    thresholds: dict[str, SignalThresholds] = Field(description="The list's own, by signal.")
     entries: dict[str, int] = Field(description="Entries per signal, disabled ones included.")
     updated_at: datetime
 
 
-class ListCreate(BaseModel):
+class ListCreate(ListThresholds):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, pattern=NAME)
     kind: ListKind = ListKind.ALERT
     scheme: Scheme = Scheme.UK
     action: Action | None = None
-    pdq_threshold: int | None = Field(None, ge=0, le=128)
-    review_threshold: int | None = Field(None, ge=1, le=128)
 
 
-class ListChange(BaseModel):
+class ListChange(ListThresholds):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool | None = None
     action: Action | None = None
-    pdq_threshold: int | None = Field(None, ge=0, le=128)
-    review_threshold: int | None = Field(None, ge=1, le=128)
     vpdq_percents: tuple[Percent, Percent] | None = Field(
         None,
         description="A video matches when at least [0] % of the query's frames and [1] % "

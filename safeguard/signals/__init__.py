@@ -15,7 +15,25 @@ from safeguard.signals.vpdq import VPDQ
 
 CRYPTOGRAPHIC: tuple[StreamSignal, ...] = (MD5, SHA1, SHA256)
 
-SIGNAL_TYPES: dict[str, SignalType] = {s.name: s for s in (*CRYPTOGRAPHIC, PDQ, VPDQ)}
+SIGNAL_TYPES: dict[str, SignalType] = {}  # by name, in the order records and columns use
+RASTER: list[RasterSignal] = []  # computed from every decoded picture, in this order
+
+
+def register(signal: SignalType) -> None:
+    """Add a signal type: every front door, format and store table then carries it.
+
+    Call it before the modules that read the registry are imported (the record keys,
+    CSV columns and API schema are made from it at import time).
+    """
+    if signal.name in SIGNAL_TYPES:
+        raise ValueError(f"a signal named {signal.name!r} is registered")
+    SIGNAL_TYPES[signal.name] = signal
+    if isinstance(signal, RasterSignal):
+        RASTER.append(signal)
+
+
+for _built_in in (*CRYPTOGRAPHIC, PDQ, VPDQ):
+    register(_built_in)
 
 
 __all__ = [
@@ -23,6 +41,7 @@ __all__ = [
     "DIHEDRAL_NAMES",
     "MD5",
     "PDQ",
+    "RASTER",
     "SHA1",
     "SHA256",
     "SIGNAL_TYPES",
@@ -34,4 +53,5 @@ __all__ = [
     "SignalType",
     "StreamSignal",
     "hamming",
+    "register",
 ]

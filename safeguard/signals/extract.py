@@ -26,7 +26,7 @@ from safeguard.errors import (
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
 from safeguard.media.thumbnails import ContactSheet, review_thumbnail
-from safeguard.signals import CRYPTOGRAPHIC, PDQ, VPDQ, PerceptualHash
+from safeguard.signals import CRYPTOGRAPHIC, RASTER, VPDQ, PerceptualHash
 from safeguard.sources.files import change_while_read, open_evidence
 from safeguard.vocabulary.content import (
     JPEG,
@@ -60,9 +60,8 @@ class FileHashes:
     path: str
     size: int | None = None
     media_type: MediaType | None = None
-    digests: dict[str, bytes] = field(default_factory=dict)  # signal name -> digest
-    pdq: PerceptualHash | None = None
-    values: dict[str, bytes] = field(default_factory=dict)  # other signals, by name (vpdq)
+    values: dict[str, bytes] = field(default_factory=dict)  # every signal's value, by name
+    perceptual: dict[str, PerceptualHash] = field(default_factory=dict)  # a picture's, in full
     video: VideoInfo | None = None  # what decoding a video found (rate, frames, codec)
     width: int | None = None
     height: int | None = None
@@ -70,6 +69,10 @@ class FileHashes:
     thumbnail: bytes | None = None  # only when asked for: see media.thumbnails
     changed: str | None = None  # the file changed while it was read (a live system)
     too_large: bool = False  # refused by a decode cap: sound, perhaps, but over a limit
+
+    @property
+    def pdq(self) -> PerceptualHash | None:
+        return self.perceptual.get("pdq")
 
 
 Opener = Callable[[], BinaryIO]
@@ -132,9 +135,10 @@ def _read_and_digest(opener: Opener, result: FileHashes, keep_max: int) -> bytes
             ) from error
         result.changed = change_while_read(stream)
     result.size = size
-    result.digests = {
-        signal.name: hasher.digest() for signal, hasher in zip(CRYPTOGRAPHIC, hashers, strict=True)
-    }
+    result.values.update(
+        (signal.name, hasher.digest())
+        for signal, hasher in zip(CRYPTOGRAPHIC, hashers, strict=True)
+    )
     return b"".join(kept) if kept is not None else None
 
 
@@ -167,7 +171,10 @@ def _hash_image(
     if truncated:
         notes.append("truncated: hashed the decodable part")
     result.width, result.height = raster.width, raster.height
-    result.pdq = PDQ.hash_raster(raster, dihedral=options.dihedral)
+    for signal in RASTER:
+        found = signal.hash_raster(raster, dihedral=options.dihedral)
+        result.perceptual[signal.name] = found
+        result.values[signal.name] = found.value
     result.error = "; ".join(notes) or None
     if options.thumbnail:
         result.thumbnail = review_thumbnail(raster)

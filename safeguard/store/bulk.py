@@ -18,7 +18,7 @@ from safeguard.store.schema import entries, entry_frames
 from safeguard.vocabulary.entries import ENTRY_DETAILS, BadRecord, NewEntry
 
 if TYPE_CHECKING:
-    from safeguard.store.lists import ImportReport
+    from safeguard.store.list_types import ImportReport
 
 BATCH_ROWS = 20_000
 

@@ -257,6 +257,7 @@ def list_snapshot(store: Store) -> list[dict]:
             "revision": hash_list.revision,
             "entries": sum(counts.get(hash_list.id, {}).values()),
             "pdq_threshold": hash_list.pdq_threshold,
+            "thresholds": hash_list.thresholds_json(),
             "source_file": hash_list.source_file,
             "source_sha256": hash_list.source_sha256,
             "imported_by": hash_list.imported_by,

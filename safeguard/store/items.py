@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
 
+from safeguard.signals import SIGNAL_TYPES, RasterSignal
 from safeguard.store.lists import Store
 from safeguard.store.schema import exhibits, item_matches, item_values, items
 
@@ -52,7 +53,29 @@ class ItemRecord:
     errors: list[str] = field(default_factory=list)
     matches: list[MatchRecord] = field(default_factory=list)
     thumbnail: bytes | None = None  # kept only for images that matched no list
-    values: dict[str, bytes] = field(default_factory=dict)  # other signals (vpdq), by name
+    # Signals without a column of their own (vpdq, any other), by name; and the quality
+    # of those that are perceptual hashes.
+    values: dict[str, bytes] = field(default_factory=dict)
+    qualities: dict[str, int] = field(default_factory=dict)
+
+    def matchable_values(self) -> dict[str, bytes]:
+        """Every signal's value worth matching, by name: the columns' and the others', less
+        a perceptual hash below its signal's quality floor (a flat picture's collides)."""
+        columns = {name: getattr(self, name) for name in COLUMN_SIGNALS}
+        found = {name: v for name, v in columns.items() if v is not None} | self.values
+        return {
+            name: value
+            for name, value in found.items()
+            if not isinstance(signal := SIGNAL_TYPES.get(name), RasterSignal)
+            or (self._quality(name) or 0) >= signal.min_quality
+        }
+
+    def _quality(self, signal: str) -> int | None:
+        return self.pdq_quality if signal == "pdq" else self.qualities.get(signal)
+
+
+# The signals every item has a column for; any other is a row of item_values.
+COLUMN_SIGNALS = ("md5", "sha1", "sha256", "pdq")
 
 
 _ITEM_COLUMNS = (
@@ -128,7 +151,12 @@ class ExhibitItems:
             ).all()
             match_rows = [_match_row(i, m) for loc, i in ids for m in wanted[loc].matches]
             value_rows = [
-                {"item_id": i, "signal": signal, "value": value}
+                {
+                    "item_id": i,
+                    "signal": signal,
+                    "value": value,
+                    "quality": wanted[loc].qualities.get(signal),
+                }
                 for loc, i in ids
                 for signal, value in wanted[loc].values.items()
             ]
@@ -230,10 +258,13 @@ class ExhibitItems:
                     )
                 )  # fmt: skip
             values: dict[int, dict[str, bytes]] = {}
+            qualities: dict[int, dict[str, int]] = {}
             for row in connection.execute(
                 select(item_values).join(items, items.c.id == item_values.c.item_id).where(wanted)
             ):
                 values.setdefault(row.item_id, {})[row.signal] = bytes(row.value)
+                if row.quality is not None:
+                    qualities.setdefault(row.item_id, {})[row.signal] = row.quality
             result = connection.execution_options(yield_per=5000).execute(
                 select(*columns).where(wanted).order_by(items.c.seq)
             )
@@ -246,6 +277,7 @@ class ExhibitItems:
                     errors=json.loads(row.errors) if row.errors else [],
                     matches=matches.get(row.id, []),
                     values=values.get(row.id, {}),
+                    qualities=qualities.get(row.id, {}),
                 )
                 for column in _ITEM_COLUMNS[2:]:
                     value = getattr(row, column, None)

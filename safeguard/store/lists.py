@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
-from safeguard.errors import NotFound, SafeguardError, UsageError
-from safeguard.signals import PDQ, VPDQ
-from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash, match_percents
+from safeguard.errors import NotFound, UsageError
+from safeguard.signals import SIGNAL_TYPES, VPDQ, IndexKind
+from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter, batches
 from safeguard.store.database import (
@@ -33,7 +32,24 @@ from safeguard.store.database import (
     store_exists,
     store_identity,
 )
-from safeguard.store.schema import entries, entry_frames, hash_lists
+from safeguard.store.list_types import (
+    EntryHit,
+    HashList,
+    ImportRejected,
+    ImportReport,
+    ListExists,
+    ListSpec,
+    check_list_name,
+    effective_action,
+)
+from safeguard.store.schema import entries, entry_frames, hash_lists, list_thresholds
+from safeguard.store.thresholds import (
+    NO_THRESHOLDS,
+    Thresholds,
+    check_thresholds,
+    read_thresholds,
+    write_thresholds,
+)
 from safeguard.vocabulary.categories import Scheme
 from safeguard.vocabulary.entries import (
     Action,
@@ -43,119 +59,7 @@ from safeguard.vocabulary.entries import (
     StoredEntry,
 )
 
-MAX_REPORTED_BAD = 1000
 _LOOKUP_SLICE = 500  # values per exact-lookup query
-MAX_REVIEW_THRESHOLD = 128
-
-
-@dataclass(frozen=True, slots=True)
-class HashList:
-    id: int
-    name: str
-    kind: ListKind
-    scheme: Scheme
-    pdq_threshold: int | None
-    enabled: bool
-    source_file: str | None
-    importer: str | None
-    created_at: datetime
-    updated_at: datetime
-    revision: int
-    action: Action | None = None  # None: the kind's default (see effective_action)
-    review_threshold: int | None = None
-    source_sha256: str | None = None  # of the file last imported into it
-    imported_by: str | None = None  # who imported that file
-    vpdq_query_percent: float | None = None  # None: the vPDQ default (80)
-    vpdq_compared_percent: float | None = None  # None: the vPDQ default (0)
-
-    @property
-    def effective_action(self) -> Action | None:
-        return effective_action(self.kind, self.action)
-
-    @property
-    def vpdq_percents(self) -> tuple[float, float]:
-        return match_percents(self.vpdq_query_percent, self.vpdq_compared_percent)
-
-
-def effective_action(kind: ListKind, action: Action | None) -> Action | None:
-    """A list's action: its own, else block for graded lists; known-good lists never act."""
-    if kind is ListKind.KNOWN_GOOD:
-        return None
-    return action or Action.BLOCK
-
-
-@dataclass(frozen=True, slots=True)
-class EntryHit:
-    """An active entry found for a lookup, with what matching needs of its list."""
-
-    entry_id: int
-    list_name: str
-    list_kind: ListKind
-    scheme: Scheme
-    pdq_threshold: int | None
-    signal: str
-    value: bytes
-    category: str | None
-    action: Action | None = None  # effective: None only for known-good lists
-    review_threshold: int | None = None
-    vpdq_query_percent: float | None = None
-    vpdq_compared_percent: float | None = None
-
-
-@dataclass(slots=True)
-class ImportReport:
-    list_name: str
-    created: bool = False
-    imported: int = 0
-    collapsed_duplicates: int = 0
-    bad_count: int = 0
-    bad: list[BadRecord] = field(default_factory=list)
-    committed: bool = False
-
-    def add_bad(self, bad: BadRecord) -> None:
-        self.bad_count += 1
-        if len(self.bad) < MAX_REPORTED_BAD:
-            self.bad.append(bad)
-
-
-class ListExists(UsageError):
-    pass
-
-
-class ImportRejected(SafeguardError):
-    """Bad rows in an all-or-nothing import: nothing was written."""
-
-    def __init__(self, report: ImportReport) -> None:
-        self.report = report
-        super().__init__(
-            f"{report.bad_count:,} bad record(s) in the import into {report.list_name!r}; "
-            "nothing was imported (use --skip-bad to import the good ones)"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ListSpec:
-    """How to create a list that does not exist yet."""
-
-    kind: ListKind = ListKind.ALERT
-    scheme: Scheme = Scheme.UK
-    pdq_threshold: int | None = None
-    source_file: str | None = None
-    importer: str | None = None
-    action: Action | None = None
-    review_threshold: int | None = None
-    source_sha256: str | None = None
-    imported_by: str | None = None
-
-    def provenance(self) -> dict:
-        """Where this import came from, as the list's columns (only what is known)."""
-        known = {
-            "source_file": self.source_file,
-            "source_sha256": self.source_sha256,
-            "importer": self.importer,
-            "imported_by": self.imported_by,
-        }
-        return {column: value for column, value in known.items() if value is not None}
 
 
 def _now() -> datetime:
@@ -210,8 +114,9 @@ class Store:
 
     def lists(self) -> list[HashList]:
         with self.engine.connect() as connection:
-            rows = connection.execute(select(hash_lists).order_by(hash_lists.c.name))
-            return [_to_list(row) for row in rows]
+            rows = connection.execute(select(hash_lists).order_by(hash_lists.c.name)).all()
+            thresholds = read_thresholds(connection)
+            return [_to_list(row, thresholds.get(row.id, {})) for row in rows]
 
     def entry_counts(self) -> dict[int, dict[str, int]]:
         """Entries per list and signal (disabled ones included)."""
@@ -270,8 +175,7 @@ class Store:
         name: str,
         *,
         action: Action | None = None,
-        pdq_threshold: int | None = None,
-        review_threshold: int | None = None,
+        thresholds: Mapping[str, Thresholds] | None = None,  # by signal; None fields kept
         enabled: bool | None = None,
         vpdq_percents: tuple[float, float] | None = None,  # of the query's frames, the banked's
         audit: Audit = None,
@@ -284,17 +188,17 @@ class Store:
                 changes["enabled"] = enabled
             if action is not None:
                 changes["action"] = action.value
-            if pdq_threshold is not None:
-                changes["pdq_threshold"] = pdq_threshold
-            if review_threshold is not None:
-                changes["review_threshold"] = review_threshold
             if vpdq_percents is not None:
                 if not all(0 <= percent <= 100 for percent in vpdq_percents):
                     raise UsageError("vPDQ percentages are between 0 and 100")
                 changes["vpdq_query_percent"], changes["vpdq_compared_percent"] = vpdq_percents
-            threshold = changes.get("pdq_threshold", found.pdq_threshold)
-            _check_review_band(threshold, changes.get("review_threshold", found.review_threshold))
-            if changes:
+            merged = {
+                signal: found.thresholds.get(signal, NO_THRESHOLDS).merged(change)
+                for signal, change in (thresholds or {}).items()
+            }
+            check_thresholds(merged)
+            if changes or merged:
+                write_thresholds(connection, found.id, merged)
                 connection.execute(
                     update(hash_lists)
                     .where(hash_lists.c.id == found.id)
@@ -446,11 +350,11 @@ class Store:
         return found
 
     def changed_codes(self, signal: str, after_revision: int) -> Iterator[list[tuple[int, bytes]]]:
-        """Batches of (entry id, 256-bit code) written after a revision: the signal's values,
+        """Batches of (entry id, binary code) written after a revision: the signal's values,
         or for a video signal its entries' usable frames (each under its entry's id)."""
         query = (
             select(entries.c.id, entries.c.value).where(entries.c.signal == signal)
-            if signal != VPDQ.name
+            if SIGNAL_TYPES[signal].index is not IndexKind.FRAME_BAG
             else select(entries.c.id, entry_frames.c.pdq)
             .join(entry_frames, entry_frames.c.entry_id == entries.c.id)
             .where(entry_frames.c.quality >= FRAME_QUALITY)
@@ -478,13 +382,20 @@ class Store:
                 hash_lists.c.name,
                 hash_lists.c.kind,
                 hash_lists.c.scheme,
-                hash_lists.c.pdq_threshold,
                 hash_lists.c.action,
-                hash_lists.c.review_threshold,
                 hash_lists.c.vpdq_query_percent,
                 hash_lists.c.vpdq_compared_percent,
+                list_thresholds.c.threshold,
+                list_thresholds.c.review_threshold,
             )
             .join(hash_lists, hash_lists.c.id == entries.c.list_id)
+            .outerjoin(
+                list_thresholds,
+                and_(
+                    list_thresholds.c.list_id == entries.c.list_id,
+                    list_thresholds.c.signal == entries.c.signal,
+                ),
+            )
             .where(condition, hash_lists.c.enabled.is_(True), _active_entry())
             .order_by(entries.c.id)
         )
@@ -495,11 +406,11 @@ class Store:
                     list_name=row.name,
                     list_kind=ListKind(row.kind),
                     scheme=Scheme(row.scheme),
-                    pdq_threshold=row.pdq_threshold,
                     signal=row.signal,
                     value=bytes(row.value),
                     category=row.category,
                     action=effective_action(ListKind(row.kind), _own_action(row)),
+                    threshold=row.threshold,
                     review_threshold=row.review_threshold,
                     vpdq_query_percent=row.vpdq_query_percent,
                     vpdq_compared_percent=row.vpdq_compared_percent,
@@ -509,7 +420,9 @@ class Store:
 
     def _find_list(self, connection: Connection, name: str) -> HashList | None:
         row = connection.execute(select(hash_lists).where(hash_lists.c.name == name)).first()
-        return _to_list(row) if row is not None else None
+        if row is None:
+            return None
+        return _to_list(row, read_thresholds(connection, [row.id]).get(row.id, {}))
 
     def _require_list(self, connection: Connection, name: str) -> HashList:
         found = self._find_list(connection, name)
@@ -519,36 +432,25 @@ class Store:
 
     def _create_list(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
         check_list_name(name)
-        _check_review_band(spec.pdq_threshold, spec.review_threshold)
+        check_thresholds(spec.thresholds)
         now = _now()
-        connection.execute(
+        list_id = connection.execute(
             hash_lists.insert().values(
                 name=name,
                 kind=spec.kind.value,
                 scheme=spec.scheme.value,
-                pdq_threshold=spec.pdq_threshold,
                 enabled=True,
                 **spec.provenance(),
                 action=spec.action.value if spec.action else None,
-                review_threshold=spec.review_threshold,
                 created_at=now,
                 updated_at=now,
                 revision=next_revision(connection),
             )
-        )
+        ).inserted_primary_key[0]
+        write_thresholds(connection, list_id, spec.thresholds)
         created = self._find_list(connection, name)
         assert created is not None
         return created
-
-
-def check_list_name(name: str) -> None:
-    """A name that can be typed, addressed in a URL path and shown: no slashes, no controls."""
-    if not name.strip() or name != name.strip():
-        raise UsageError("a list needs a name without leading or trailing blanks")
-    if len(name) > 200 or name in (".", "..") or any(ch in name for ch in "/\\"):
-        raise UsageError(f"list name {name!r}: at most 200 characters, no '/' or '\\', not . or ..")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise UsageError(f"list name {name!r} holds a control character")
 
 
 def _forget_connections(store_ref: weakref.ref) -> None:
@@ -557,13 +459,12 @@ def _forget_connections(store_ref: weakref.ref) -> None:
         store.engine.dispose(close=False)
 
 
-def _to_list(row) -> HashList:
+def _to_list(row, thresholds: Mapping[str, Thresholds]) -> HashList:
     return HashList(
         id=row.id,
         name=row.name,
         kind=ListKind(row.kind),
         scheme=Scheme(row.scheme),
-        pdq_threshold=row.pdq_threshold,
         enabled=row.enabled,
         source_file=row.source_file,
         importer=row.importer,
@@ -571,24 +472,13 @@ def _to_list(row) -> HashList:
         updated_at=as_utc(row.updated_at),
         revision=row.revision,
         action=_own_action(row),
-        review_threshold=row.review_threshold,
         source_sha256=row.source_sha256,
         imported_by=row.imported_by,
         vpdq_query_percent=row.vpdq_query_percent,
         vpdq_compared_percent=row.vpdq_compared_percent,
+        thresholds=thresholds,
     )
 
 
 def _own_action(row) -> Action | None:
     return Action(row.action) if row.action else None
-
-
-def _check_review_band(pdq_threshold: int | None, review_threshold: int | None) -> None:
-    if review_threshold is None:
-        return
-    threshold = pdq_threshold if pdq_threshold is not None else PDQ.default_threshold
-    if not threshold < review_threshold <= MAX_REVIEW_THRESHOLD:
-        raise UsageError(
-            f"the review threshold must be above the match threshold ({threshold}) "
-            f"and at most {MAX_REVIEW_THRESHOLD}"
-        )

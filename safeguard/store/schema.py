@@ -44,7 +44,6 @@ hash_lists = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("kind", String(32), nullable=False),
     Column("scheme", String(16), nullable=False),
-    Column("pdq_threshold", Integer, nullable=True),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("source_file", Text, nullable=True),
     Column("importer", String(200), nullable=True),
@@ -54,8 +53,6 @@ hash_lists = Table(
     # What the match service does on a hit: block, quarantine, report or review
     # (null: block for alert lists, nothing for known-good ones).
     Column("action", String(16), nullable=True),
-    # PDQ distances above pdq_threshold and up to this one are sent to human review.
-    Column("review_threshold", Integer, nullable=True),
     # Provenance of the file last imported into the list: its SHA-256 and who imported it.
     Column("source_sha256", String(64), nullable=True),
     Column("imported_by", String(200), nullable=True),
@@ -63,6 +60,18 @@ hash_lists = Table(
     # banked video's) that must find a partner; null: 80 and 0, the reference defaults.
     Column("vpdq_query_percent", Float, nullable=True),
     Column("vpdq_compared_percent", Float, nullable=True),
+)
+
+# A list's own match distances, one row per signal it sets them for (none: the
+# signal's default). Distances above ``threshold`` and up to ``review_threshold`` are
+# sent to human review by the match service.
+list_thresholds = Table(
+    "list_thresholds",
+    metadata,
+    Column("list_id", Integer, ForeignKey("hash_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("signal", String(16), primary_key=True),
+    Column("threshold", Integer, nullable=True),
+    Column("review_threshold", Integer, nullable=True),
 )
 
 entries = Table(
@@ -358,6 +367,7 @@ item_values = Table(
     ),
     Column("signal", String(16), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+    Column("quality", Integer, nullable=True),  # a perceptual hash's quality (0-100)
 )
 
 # Every picture the workspace sent to a person: what exposure accounting counts.

@@ -16,11 +16,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from safeguard.signals import SIGNAL_TYPES, IndexKind
 from safeguard.store.items import ItemRecord, MatchRecord
 from safeguard.vocabulary.categories import SEVERITY, Scheme, report_key
 from safeguard.vocabulary.entries import ALERT_KINDS
 
-EXACT_SIGNALS = frozenset({"md5", "sha1", "sha256"})
 NON_PERTINENT = "vics:0"
 PLACEMENTS = ("allocated", "deleted", "carved", "archive")
 _ARCHIVE_STEPS = frozenset({"zip", "tar", "7z", "gzip", "bzip2", "xz"})
@@ -45,7 +45,13 @@ def deciding_matches(matches: Iterable[MatchRecord]) -> dict[str, MatchRecord]:
 def _rank(match: MatchRecord) -> tuple[int, int, int]:
     order = SEVERITY[Scheme(match.scheme)]
     grade = order.index(match.category) if match.category in order else len(order)
-    return grade, match.signal not in EXACT_SIGNALS, match.distance
+    return grade, not is_exact(match.signal), match.distance
+
+
+def is_exact(signal: str) -> bool:
+    """Whether a match by this signal is of identical bytes (not a near-duplicate)."""
+    found = SIGNAL_TYPES.get(signal)
+    return found is not None and found.index is IndexKind.EXACT
 
 
 def item_columns(exhibit: str, record: ItemRecord) -> dict:
@@ -76,7 +82,7 @@ def schedule_rows(exhibit: str, record: ItemRecord) -> list[dict]:
                 "scheme": scheme,
                 "signal": match.signal,
                 "distance": match.distance,
-                "match": "exact" if match.signal in EXACT_SIGNALS else "perceptual",
+                "match": "exact" if is_exact(match.signal) else "perceptual",
                 "pertinent": key != NON_PERTINENT,
             }
         )

@@ -19,14 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from safeguard.errors import UsageError
-from safeguard.signals import PDQ
 from safeguard.store import ImportReport, ListKind, ListSpec, NewEntry, Scheme, Store
 from safeguard.store.audit import Audit
 from safeguard.store.cases import Cases
 from safeguard.store.grades import Grade, Grades
 from safeguard.store.items import ExhibitItems
-
-EXACT = ("md5", "sha1", "sha256")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +89,7 @@ def _entries(
         items = {item.seq: item for item in stored.by_seq(exhibit_id, [g.seq for _, g in graded])}
         for exhibit_name, grade in graded:
             item = items[grade.seq]
-            values = {signal: getattr(item, signal) for signal in EXACT}
-            if item.pdq is not None and (item.pdq_quality or 0) >= PDQ.min_quality:
-                values["pdq"] = item.pdq
-            for signal, value in values.items():
-                if value is None:
-                    continue
+            for signal, value in item.matchable_values().items():
                 record += 1
                 yield NewEntry(
                     signal=signal,

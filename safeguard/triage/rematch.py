@@ -42,10 +42,8 @@ def rematch_exhibit(store: Store, exhibit: Exhibit) -> tuple[int, int, int]:
     changed = total = unrotated = 0
     records = stored.items(exhibit.id)
     while group := list(islice(records, GROUP)):
-        exact = [_exact(record) for record in group]
-        pdq = [_pdq_values(record) for record in group]
-        videos = [record.values.get("vpdq") for record in group]
-        for record, result in zip(group, matcher.match_many(exact, pdq, videos), strict=True):
+        results = matcher.match_many([_query(record) for record in group])
+        for record, result in zip(group, results, strict=True):
             fresh = match_records(result)
             total += 1
             unrotated += record.pdq is not None and record.pdq_dihedral is None
@@ -61,19 +59,15 @@ def _key(match) -> tuple:
     return (match.entry_id, match.list_name, match.signal, match.distance, match.category)
 
 
-def _exact(record: ItemRecord) -> list[tuple[str, bytes]]:
-    return [
-        (name, value)
-        for name, value in (("md5", record.md5), ("sha1", record.sha1), ("sha256", record.sha256))
-        if value is not None
-    ]
-
-
-def _pdq_values(record: ItemRecord) -> list[bytes]:
-    """The picture's PDQ and its stored variants; none for a hash too weak to match."""
-    if record.pdq is None or (record.pdq_quality or 0) < PDQ.min_quality:
-        return []
-    return [record.pdq, *_chunks(record.pdq_dihedral or b"")]
+def _query(record: ItemRecord) -> list[tuple[str, bytes]]:
+    """The item's stored (signal, value) pairs to match, as a scan matched them: a
+    perceptual hash too weak to match left out, PDQ's stored variants added."""
+    query = []
+    for name, value in record.matchable_values().items():
+        query.append((name, value))
+        if name == PDQ.name:
+            query += [(name, variant) for variant in _chunks(record.pdq_dihedral or b"")]
+    return query
 
 
 def _chunks(data: bytes) -> Iterator[bytes]:

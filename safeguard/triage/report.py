@@ -226,7 +226,9 @@ def _metadata(case: Case, generated_by: str | None) -> dict:
 
 def _settings(exhibit: Exhibit) -> dict:
     thresholds = {
-        used["name"]: used.get("pdq_threshold") or PDQ.default_threshold
+        used["name"]: PDQ.default_threshold
+        if used.get("pdq_threshold") is None
+        else used["pdq_threshold"]
         for used in exhibit.lists_used
         if used.get("kind") != "known-good"
     }

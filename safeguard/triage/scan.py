@@ -41,7 +41,7 @@ from safeguard.sources.exhibit import Exhibit, open_exhibit
 from safeguard.sources.files import change_while_read
 from safeguard.sources.nested import expand_containers
 from safeguard.store.cases import COMPLETE, Cases, list_snapshot
-from safeguard.store.items import ExhibitItems, ItemRecord, MatchRecord
+from safeguard.store.items import COLUMN_SIGNALS, ExhibitItems, ItemRecord, MatchRecord
 from safeguard.store.lists import Store
 from safeguard.vocabulary.content import EMPTY
 
@@ -276,7 +276,7 @@ def _crashed(job: _Job, reason: str) -> _Job:
 
 _CONTENT_FIELDS = (
     "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "pdq_dihedral", "width",
-    "height", "values",
+    "height", "values", "qualities",
 )  # fmt: skip
 
 
@@ -346,14 +346,17 @@ def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
     record.size = hashes.size if hashes.size is not None else record.size
     record.type = hashes.media_type.mime if hashes.media_type else None
     record.md5, record.sha1, record.sha256 = (
-        hashes.digests.get(n) for n in ("md5", "sha1", "sha256")
+        hashes.values.get(n) for n in ("md5", "sha1", "sha256")
     )
     if hashes.pdq is not None:
         record.pdq, record.pdq_quality = hashes.pdq.value, hashes.pdq.quality
         if hashes.pdq.dihedral:  # kept so the exhibit can be matched again without a re-read
             record.pdq_dihedral = b"".join(hashes.pdq.dihedral[n] for n in DIHEDRAL_NAMES[1:])
     record.width, record.height = hashes.width, hashes.height
-    record.values = dict(hashes.values)
+    record.values = {n: v for n, v in hashes.values.items() if n not in COLUMN_SIGNALS}
+    record.qualities = {
+        n: hashes.perceptual[n].quality for n in record.values if n in hashes.perceptual
+    }
     if hashes.error and hashes.media_type is not EMPTY:  # an empty file is a fact, not a failure
         record.errors.append(hashes.error)
     record.matches = match_records(result)
