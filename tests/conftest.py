@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -78,6 +79,17 @@ def png_declaring(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
+
+
+def wait_for(condition, timeout: float = 30):
+    """The first true value ``condition()`` returns within ``timeout`` seconds (a page or a
+    server getting somewhere); an AssertionError if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("did not get there in time")
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from safeguard.store.audit import AuditLog
 from safeguard.store.cases import Cases
 from safeguard.store.grades import Grades
 
-from conftest import IN_CI, free_port
+from conftest import IN_CI, free_port, wait_for
 from review_case import PASSWORD, build_review_case
 
 
@@ -66,15 +66,6 @@ def served(tmp_path_factory, corpus):
     store.close()
 
 
-def _wait_for(condition, timeout: float = 10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("the page did not get there in time")
-
-
 @pytest.mark.slow
 def test_grading_by_keyboard_in_chromium(served, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
@@ -88,7 +79,7 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         browser.get(f"{base}/login")
         browser.find_element(By.NAME, "name").send_keys("reviewer")
         browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
-        _wait_for(lambda: "Cases" in browser.title)
+        wait_for(lambda: "Cases" in browser.title)
         browser.get(f"{base}/case/OP-1/E1")
         status = browser.find_element(By.ID, "status")
         cards = browser.find_elements(By.CSS_SELECTOR, ".card")
@@ -99,17 +90,17 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         browser.save_screenshot(str(tmp_path / "grid.png"))
 
         ActionChains(browser).send_keys("b").perform()
-        _wait_for(lambda: status.text.startswith("Saved: 1 picture(s) graded B"))
+        wait_for(lambda: status.text.startswith("Saved: 1 picture(s) graded B"))
         assert cards[0].find_element(By.CLASS_NAME, "grade").text == "graded B"
         ActionChains(browser).send_keys("u").perform()
-        _wait_for(lambda: status.text == "Undone")
+        wait_for(lambda: status.text == "Undone")
         assert cards[0].find_element(By.CLASS_NAME, "grade").text == ""
 
         cards[0].click()  # the same with the mouse: a grade button, then Undo
         browser.find_element(By.CSS_SELECTOR, "#toolbar [data-grade='A']").click()
-        _wait_for(lambda: status.text.startswith("Saved: 1 picture(s) graded A"))
+        wait_for(lambda: status.text.startswith("Saved: 1 picture(s) graded A"))
         browser.find_element(By.ID, "undo-button").click()
-        _wait_for(lambda: status.text == "Undone")
+        wait_for(lambda: status.text == "Undone")
 
         browser.find_element(By.CSS_SELECTOR, "#flags summary").click()
         browser.find_element(By.ID, "series").send_keys("harbour")
@@ -117,7 +108,7 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         family = next(i for i, card in enumerate(cards) if "2 file(s)" in card.text)
         cards[family].click()
         ActionChains(browser).key_down(Keys.SHIFT).send_keys("c").key_up(Keys.SHIFT).perform()
-        _wait_for(lambda: status.text.startswith("Saved: 2 picture(s) graded C"))
+        wait_for(lambda: status.text.startswith("Saved: 2 picture(s) graded C"))
         exhibit = Cases(store).exhibit("OP-1", "E1")
         flagged = [g.flags for g in Grades(store.engine).of_exhibit(exhibit.id).values()]
         assert [(f.series, f.victim_identified) for f in flagged] == [("harbour", False)] * 2
@@ -135,16 +126,16 @@ def test_grading_by_keyboard_in_chromium(served, tmp_path):
         assert all(url.startswith(base) for url in fetched)  # nothing from anywhere else
 
         browser.find_element(By.CSS_SELECTOR, "header button").click()  # log out
-        _wait_for(lambda: "Log in" in browser.title)
+        wait_for(lambda: "Log in" in browser.title)
         browser.find_element(By.NAME, "name").send_keys("supervisor")
         browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
-        _wait_for(lambda: "Cases" in browser.title)
+        wait_for(lambda: "Cases" in browser.title)
         browser.get(f"{base}/case/OP-1/E1/confirm")
         status = browser.find_element(By.ID, "status")
         ActionChains(browser).send_keys("y").perform()
-        _wait_for(lambda: status.text == "Confirmed")
+        wait_for(lambda: status.text == "Confirmed")
         ActionChains(browser).send_keys("a").perform()  # then changed: C stays as a disagreement
-        _wait_for(lambda: status.text == "Changed to A")
+        wait_for(lambda: status.text == "Changed to A")
         browser.refresh()
         assert "changed to A by supervisor" in browser.find_element(By.ID, "disagreements").text
     finally:
@@ -158,7 +149,7 @@ def _log_in(browser, base: str, name: str) -> None:
     browser.get(f"{base}/login")
     browser.find_element(By.NAME, "name").send_keys(name)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
-    _wait_for(lambda: "Cases" in browser.title)
+    wait_for(lambda: "Cases" in browser.title)
 
 
 @pytest.mark.slow
@@ -185,24 +176,24 @@ def test_a_reveal_blurs_again_by_itself_and_when_focus_moves(served, tmp_path):
             )
 
         ActionChains(browser).send_keys("v").perform()
-        _wait_for(shown)
+        wait_for(shown)
         assert revealed.value_of_css_property("filter") == "none"  # unblurred, in colour
         browser.save_screenshot(str(tmp_path / "revealed.png"))
-        _wait_for(lambda: not overlay.is_displayed(), timeout=8)  # the 3 s timer
+        wait_for(lambda: not overlay.is_displayed(), timeout=8)  # the 3 s timer
         assert revealed.get_attribute("src") is None
 
         ActionChains(browser).send_keys("v").perform()
-        _wait_for(shown)
+        wait_for(shown)
         grid = browser.current_window_handle
         browser.switch_to.new_window("tab")  # focus moves elsewhere
         browser.switch_to.window(grid)
-        _wait_for(lambda: not overlay.is_displayed(), timeout=2)
+        wait_for(lambda: not overlay.is_displayed(), timeout=2)
 
         def ends() -> list[dict]:
             records = [r.to_json() for r in AuditLog(store.engine).records()]
             return [r["detail"] for r in records if r["event"] == "picture.reveal.end"]
 
-        ended = _wait_for(lambda: len(ends()) >= 2 and ends())
+        ended = wait_for(lambda: len(ends()) >= 2 and ends())
         assert [end["why"] for end in ended[-2:]] == ["timer", "focus"]
         assert 2 <= ended[-2]["seconds"] <= 5 and ended[-1]["seconds"] < 3
 

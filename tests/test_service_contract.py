@@ -17,6 +17,9 @@ from safeguard.service.app import create_app
 from conftest import service_settings
 
 UNKEYED = {"/v1/health", "/v1/health/ready"}
+# The self-report door is public by design: its own defences are tested in
+# test_self_reports_api.py (proof of work, per-address limits, receipts).
+PUBLIC = {"/v1/self-reports", "/v1/self-reports/challenge", "/v1/self-reports/{receipt}"}
 
 
 def _operations(document: dict):
@@ -38,6 +41,11 @@ def test_every_route_but_health_refuses_a_missing_or_wrong_key(service):
     for path, method in operations:
         if path in UNKEYED:
             assert service.call(method.upper(), path, None).status_code in (200, 503)
+            continue
+        if path in PUBLIC:
+            concrete = path.replace("{receipt}", "AAAA-BBBB-CCCC-DDDD")
+            assert service.call(method.upper(), concrete, None).status_code in (200, 404, 422)
+            assert "security" not in document["paths"][path][method], (method, path)
             continue
         for headers in ({}, {"Authorization": "Bearer sgk_0123456789ab_wrong"}):
             answer = service.call(method.upper(), _concrete(path), None, headers=headers)

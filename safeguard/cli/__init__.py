@@ -23,6 +23,7 @@ from safeguard.cli import (
     report,
     review,
     scan,
+    self_report,
     serve,
     users,
     webhooks,
@@ -85,6 +86,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
+app.add_typer(self_report.app, name="self-report")
 
 
 def main() -> None:

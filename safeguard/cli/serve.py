@@ -27,10 +27,17 @@ def serve_command(
         min=262_144,
         help="Most pixels one upload's decode may allocate (else 413).",
     ),
+    self_report_origins: list[str] = typer.Option(
+        None,
+        "--self-report-origin",
+        help="Where a self-report page built with `safeguard self-report build` is hosted "
+        "(https://...): lets it call the API (repeatable).",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
     db: str = DB_OPTION,
 ) -> None:
-    """Serve the match API (/v1) with its OpenAPI document at /docs and /openapi.json."""
+    """Serve the match API (/v1) with its OpenAPI document at /docs and /openapi.json, and
+    the self-report page at /report/."""
     import uvicorn
 
     from safeguard.index.hamming import HammingIndex
@@ -54,11 +61,19 @@ def serve_command(
         SAFEGUARD_MAX_UPLOAD_PIXELS=str(max_upload_pixels),
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
+    if self_report_origins:
+        os.environ["SAFEGUARD_SELF_REPORT_ORIGINS"] = ",".join(
+            origin.rstrip("/") for origin in self_report_origins
+        )
     settings = ServiceSettings()
     # Fewer malloc arenas: the decode threads otherwise each keep their own and
     # a worker's resident memory creeps up under upload load.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    typer.echo(f"safeguard: serving on http://{host}:{port} with {workers} worker(s)", err=True)
+    typer.echo(
+        f"safeguard: serving on http://{host}:{port} with {workers} worker(s); "
+        f"self-report page at http://{host}:{port}/report/",
+        err=True,
+    )
     try:
         uvicorn.run(
             "safeguard.service.app:create_app",

@@ -17,6 +17,7 @@ import anyio
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
@@ -28,7 +29,7 @@ from safeguard.errors import NotFound, UsageError
 from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
-from safeguard.service import metrics
+from safeguard.service import metrics, self_reports
 from safeguard.service.auth import Authenticator, Caller, KeyGate, require
 from safeguard.service.decisions import (
     DecisionDesk,
@@ -72,6 +73,7 @@ from safeguard.store import (
 )
 from safeguard.store.audit import AuditLog
 from safeguard.store.keys import KeyStore, Scope
+from safeguard.store.self_reports import SelfReports
 from safeguard.store.webhook_targets import redacted
 from safeguard.store.webhooks import WebhookStore
 
@@ -169,12 +171,35 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
     app.state.authenticator = authenticator
     documents = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    public = {"/v1/health", "/v1/health/ready", *filter(None, documents)}
+    public = {"/v1/health", "/v1/health/ready", "/report", *filter(None, documents)}
     # Outermost last: metrics see everything, the gate refuses a keyless request before
     # the size limit or any parser reads its body.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(KeyGate, authenticator=authenticator, recorder=recorder, public=public)
+    app.add_middleware(
+        KeyGate,
+        authenticator=authenticator,
+        recorder=recorder,
+        public=public,
+        public_prefixes=self_reports.PUBLIC_PREFIXES,
+    )
     app.add_middleware(metrics.RequestMetrics)
+    if settings.self_report_origins:  # the page hosted elsewhere calls the API across origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.self_report_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type"],
+        )
+
+    store_id, _ = store.identity()
+    self_reports.install(
+        app,
+        matcher,
+        SelfReports(store, settings.self_report_list),
+        settings,
+        secret=store_id.encode(),
+        on_announced=sender.wake,
+    )
 
     @app.exception_handler(UsageError)
     async def usage_error(_request: Request, error: UsageError) -> JSONResponse:

@@ -129,14 +129,26 @@ class KeyGate:
     The 401 closes the connection, since the unread body cannot be skipped reliably.
     """
 
-    def __init__(self, app, authenticator: Authenticator, recorder, public: set[str]) -> None:
+    def __init__(
+        self,
+        app,
+        authenticator: Authenticator,
+        recorder,
+        public: set[str],
+        public_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.recorder = recorder
         self.public = public
+        self.public_prefixes = public_prefixes  # whole doors that need no key
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.public:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in self.public
+            or scope["path"].startswith(self.public_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope["headers"])

@@ -77,6 +77,27 @@ class ServiceSettings:
         default_factory=lambda: os.environ.get("SAFEGUARD_WEBHOOK_ALLOW_PRIVATE") == "1"
     )
     # Match lookups per /v1/match/hashes request.
+    # The self-report door: the list its entries go to, the proof of work's bits, the
+    # reports one address may send per window, the page's help lines (a JSON file), and
+    # the origins of a page hosted elsewhere that may call the API.
+    self_report_list: str = field(
+        default_factory=lambda: os.environ.get("SAFEGUARD_SELF_REPORT_LIST", "self-reported")
+    )
+    self_report_bits: int = field(
+        default_factory=lambda: _env_int("SAFEGUARD_SELF_REPORT_BITS", 16)
+    )
+    self_report_limit: int = field(
+        default_factory=lambda: _env_int("SAFEGUARD_SELF_REPORT_LIMIT", 10)
+    )
+    self_report_window: float = 600.0
+    self_report_help: str | None = field(
+        default_factory=lambda: os.environ.get("SAFEGUARD_SELF_REPORT_HELP")
+    )
+    self_report_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            filter(None, os.environ.get("SAFEGUARD_SELF_REPORT_ORIGINS", "").split(","))
+        )
+    )
     max_hashes: int = 1000
     # Entries per POST /v1/lists/{name}/entries request.
     max_entries: int = 10_000

@@ -386,3 +386,33 @@ review_views = Table(
     Index("ix_review_views_reviewer_at", "reviewer", "at"),
     Index("ix_review_views_exhibit", "exhibit_id"),
 )
+
+# Reports sent from the self-report page: who sent them is not kept, only when, the
+# optional age band and country, and the SHA-256 of the receipt that can withdraw them.
+self_reports = Table(
+    "self_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("receipt_sha256", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),  # active or withdrawn
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("files", Integer, nullable=False),
+    Column("age_band", String(16), nullable=True),
+    Column("country", String(2), nullable=True),
+)
+
+# Every hash a self-report holds (its list entry may be shared with another report).
+self_report_hashes = Table(
+    "self_report_hashes",
+    metadata,
+    Column(
+        "report_id",
+        Integer,
+        ForeignKey("self_reports.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("signal", String(16), primary_key=True),
+    Column("value", LargeBinary, primary_key=True),
+    Index("ix_self_report_hashes_value", "signal", "value"),
+)
