@@ -201,3 +201,26 @@ def test_a_page_hosted_elsewhere_may_call_only_if_its_origin_is_named(tmp_path):
             )  # fmt: skip
             granted = answer.headers.get("access-control-allow-origin")
             assert (granted == origin) is allowed
+
+
+def _flipped(hex_value: str, bits: int) -> str:
+    return f"{int(hex_value, 16) ^ ((1 << bits) - 1):064x}"
+
+
+def test_an_approximate_hash_is_held_to_a_tighter_distance(service):
+    """A PDQ hash the page could only approximate sits in its own list, matched within
+    31 - 6 bits, so that a match is still within 31 of the picture itself."""
+    exact, approximate = _file(11), {**_file(12), "path": "approximate"}
+    answer = _report(service, [exact, approximate]).json()
+    assert answer["added"] == 6
+    lists = {hash_list["name"]: hash_list for hash_list in service.call(
+        "GET", "/v1/lists", "reader").json()}  # fmt: skip
+    assert lists["self-reported"]["entries"] == {"md5": 2, "sha256": 2, "pdq": 1}
+    tighter = lists["self-reported-approximate"]
+    assert tighter["entries"] == {"pdq": 1} and tighter["pdq_threshold"] == 25
+    assert tighter["kind"] == "self-reported" and tighter["action"] == "review"
+    assert _match(service, "pdq", _flipped(exact["pdq"], 28)) == "review"
+    assert _match(service, "pdq", _flipped(approximate["pdq"], 28)) == "none"
+    assert _match(service, "pdq", _flipped(approximate["pdq"], 25)) == "review"
+    service.call("DELETE", f"/v1/self-reports/{answer['receipt']}", None)
+    assert _match(service, "pdq", _flipped(approximate["pdq"], 25)) == "none"

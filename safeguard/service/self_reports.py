@@ -234,7 +234,10 @@ def install(
             ]
             if reported.pdq and (reported.pdq_quality or 0) >= PDQ.min_quality:
                 note = f"PDQ computed in the browser, {reported.path or 'approximate'} path"
-                hashes.append(ReportedHash(PDQ.name, bytes.fromhex(reported.pdq), note))
+                approximate = reported.path != "exact"
+                hashes.append(
+                    ReportedHash(PDQ.name, bytes.fromhex(reported.pdq), note, approximate)
+                )
             known = matcher.match_hashes([(h.signal, h.value) for h in hashes]).known_good
             if known:
                 widely_shared += 1

@@ -20,20 +20,27 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import product
 
 from sqlalchemy import and_, delete, func, select, update
 
+from safeguard.signals import PDQ
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter
 from safeguard.store.database import next_revision
 from safeguard.store.list_types import ListExists, ListSpec
 from safeguard.store.lists import Store
 from safeguard.store.schema import entries, hash_lists, self_report_hashes, self_reports
+from safeguard.store.thresholds import Thresholds
 from safeguard.store.webhooks import WebhookStore
 from safeguard.vocabulary.entries import Action, ListKind, NewEntry
 
 ACTIVE, WITHDRAWN = "active", "withdrawn"
 ADDED_EVENT, WITHDRAWN_EVENT = "self-report", "self-report.withdrawn"
+# A PDQ hash the page could only approximate may be this many bits from the true one
+# (measured at most 2 in the browsers tested; the note on in-browser PDQ budgets 6). Its
+# own list matches within 31 less that, so a match is still within 31 of the picture.
+APPROXIMATE_BITS = 6
 # Receipts are read aloud and typed on phones: no 0/O or 1/I/L to confuse.
 _RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _RECEIPT_GROUPS = 4  # of 4 characters: 80 bits
@@ -54,6 +61,7 @@ class ReportedHash:
     signal: str
     value: bytes
     note: str | None = None  # how it was computed (an in-browser hash's path)
+    approximate: bool = False  # computed by a path not bit-identical to the server's
 
 
 def new_receipt() -> str:
@@ -77,16 +85,24 @@ class SelfReports:
     def __init__(self, store: Store, list_name: str) -> None:
         self.store = store
         self.engine = store.engine
-        self.list_name = list_name
+        # Exact hashes, and approximate ones held to a tighter PDQ distance.
+        self.list_names = {False: list_name, True: f"{list_name}-approximate"}
 
-    def _list_id(self) -> int:
-        spec = ListSpec(kind=ListKind.SELF_REPORTED, action=Action.REVIEW, importer="self-report")
+    def _list_id(self, approximate: bool) -> int:
+        name = self.list_names[approximate]
+        tighter = {PDQ.name: Thresholds(PDQ.default_threshold - APPROXIMATE_BITS)}
+        spec = ListSpec(
+            kind=ListKind.SELF_REPORTED,
+            action=Action.REVIEW,
+            importer="self-report",
+            thresholds=tighter if approximate else {},
+        )
         try:
-            found = self.store.create_list(self.list_name, spec)
+            found = self.store.create_list(name, spec)
         except ListExists:
-            found = self.store.get_list(self.list_name)
+            found = self.store.get_list(name)
         if found.kind is not ListKind.SELF_REPORTED:
-            raise ListExists(f"list {self.list_name!r} exists and is not self-reported")
+            raise ListExists(f"list {name!r} exists and is not self-reported")
         return found.id
 
     def submit(
@@ -98,9 +114,14 @@ class SelfReports:
         audit: Audit = None,
     ) -> tuple[str, int]:
         """Record a report of ``files`` (each its hashes); returns (receipt, entries added)."""
-        list_id = self._list_id()
         receipt = new_receipt()
         unique = list({(h.signal, h.value): h for hashes in files for h in hashes}.values())
+        # The lists first, each in a transaction of its own (made once, then found).
+        groups = {
+            self._list_id(approximate): rows
+            for approximate in (False, True)
+            if (rows := [h for h in unique if h.approximate is approximate])
+        }
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
             report_id = connection.execute(
@@ -122,28 +143,30 @@ class SelfReports:
                     ],
                 )
             revision = next_revision(connection)
-            writer = BulkWriter(connection, list_id, revision)
-            writer.insert(
-                [
-                    NewEntry(
-                        h.signal, h.value, None, record=n, external_id=_tag(report_id), notes=h.note
-                    )
-                    for n, h in enumerate(unique, 1)
-                ]
-            )
-            _touch(connection, list_id, revision, now)
-            audited(connection, audit, {"report": report_id, "added": writer.inserted})
-            if writer.inserted:
+            added = 0
+            for list_id, rows in groups.items():
+                writer = BulkWriter(connection, list_id, revision)
+                writer.insert([
+                    NewEntry(h.signal, h.value, None, record=n, external_id=_tag(report_id),
+                             notes=h.note)
+                    for n, h in enumerate(rows, 1)
+                ])  # fmt: skip
+                _touch(connection, list_id, revision, now)
+                added += writer.inserted
+            audited(connection, audit, {"report": report_id, "added": added})
+            if added:
                 self._announce(connection, ADDED_EVENT, report_id, now, unique)
-        return receipt, writer.inserted
+        return receipt, added
 
     def _announce(self, connection, event: str, report_id: int, at: datetime, hashes) -> None:
         payload = {
             "event": event,
             "at": at.isoformat(),
-            "list": self.list_name,
             "report": report_id,
-            "hashes": [{"signal": h.signal, "value": h.value.hex()} for h in hashes],
+            "hashes": [
+                {"list": self.list_names[h.approximate], "signal": h.signal, "value": h.value.hex()}
+                for h in hashes
+            ],
         }
         WebhookStore(self.engine).enqueue_in(connection, event, [payload])
 
@@ -168,9 +191,14 @@ class SelfReports:
             found = self._find(connection, receipt)
             if found is None or found.state == WITHDRAWN:
                 return found
-            list_row = connection.execute(
-                select(hash_lists.c.id).where(hash_lists.c.name == self.list_name)
-            ).first()
+            list_ids = {
+                row.id: row.name
+                for row in connection.execute(
+                    select(hash_lists.c.id, hash_lists.c.name).where(
+                        hash_lists.c.name.in_(list(self.list_names.values()))
+                    )
+                )
+            }
             revision = next_revision(connection)
             now = datetime.now(UTC)
             connection.execute(
@@ -178,16 +206,16 @@ class SelfReports:
                 .where(self_reports.c.id == found.id)
                 .values(state=WITHDRAWN, withdrawn_at=now)
             )
-            if list_row is not None:
-                removed = self._release(connection, found.id, list_row.id, revision)
-                _touch(connection, list_row.id, revision, now)
-                if removed:
-                    self._announce(connection, WITHDRAWN_EVENT, found.id, now, removed)
+            removed = self._release(connection, found.id, list_ids, revision)
+            for list_id in list_ids:
+                _touch(connection, list_id, revision, now)
+            if removed:
+                self._announce(connection, WITHDRAWN_EVENT, found.id, now, removed)
             audited(connection, audit, {"report": found.id})
         return self.find(receipt)
 
     def _release(
-        self, connection, report_id: int, list_id: int, revision: int
+        self, connection, report_id: int, list_ids: dict[int, str], revision: int
     ) -> list[ReportedHash]:
         """Remove the report's entries that no other active report holds; return them."""
         mine = self_report_hashes.alias("mine")
@@ -210,13 +238,14 @@ class SelfReports:
             .group_by(mine.c.signal, mine.c.value)
         ).all()
         removed = []
-        for signal, value, other in held:
+        for (signal, value, other), (list_id, name) in product(held, list_ids.items()):
             this_entry = and_(
                 entries.c.list_id == list_id, entries.c.signal == signal, entries.c.value == value
             )
             if other is None:
-                connection.execute(delete(entries).where(this_entry))
-                removed.append(ReportedHash(signal, bytes(value)))
+                if connection.execute(delete(entries).where(this_entry)).rowcount:
+                    approximate = name == self.list_names[True]
+                    removed.append(ReportedHash(signal, bytes(value), approximate=approximate))
             else:
                 connection.execute(
                     update(entries)
