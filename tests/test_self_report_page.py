@@ -193,3 +193,14 @@ def test_the_page_fits_a_phone_and_passes_an_accessibility_check(tmp_path):
         serious = [v["id"] for v in result if v["impact"] in ("serious", "critical")]
         assert serious == [], result
         assert "Childline" in browser.find_element(By.ID, "help").text
+        # The keyboard reaches every control in reading order (the send button waits for a
+        # picture, so it is not yet among them).
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        order = []
+        for _ in range(7):
+            ActionChains(browser).send_keys(Keys.TAB).perform()
+            order.append(browser.execute_script(
+                "const e = document.activeElement; return e.id || e.className;"))  # fmt: skip
+        assert order[:7] == ["skip", "files", "age", "country", "code", "check", "withdraw"]
