@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeguard.cli import list_entries
 from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.errors import UsageError
 from safeguard.formats.lists import WRITERS, ReadOptions, detect_format, read_list, vpdq_files
@@ -27,6 +28,7 @@ from safeguard.store import (
     normalise_category,
 )
 from safeguard.store.audit import cli_actor
+from safeguard.store.editions import Prune, apply_edition
 
 app = typer.Typer(
     help="Graded hash lists: import, list, export, remove, disable.", no_args_is_help=True
@@ -138,6 +140,18 @@ def import_command(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows; report the bad."
     ),
+    update: bool = typer.Option(
+        False,
+        "--update",
+        help="The file is a new edition of the list: add new entries, apply regrades and "
+        "corrections, keep entry ids and local disables; print and audit the difference.",
+    ),
+    prune: Prune = typer.Option(
+        None,
+        "--prune",
+        help="With --update: remove, or disable, entries the new edition no longer holds "
+        r"\[default: leave them].",
+    ),
     create: bool = typer.Option(
         False, "--create", help="Create the store if there is none at --db yet."
     ),
@@ -174,7 +188,12 @@ def import_command(
         source_sha256=_sha256(file),
         imported_by=f"{actor} ({origin})",
     )
+    if prune is not None and not update:
+        raise UsageError("--prune applies to --update only")
     store = open_store(db, create=create)
+    if update:
+        _apply_edition(store, list_name, read_list(file, fmt, options), spec, prune, skip_bad)
+        return
     try:
         report = store.import_entries(
             list_name,
@@ -212,6 +231,29 @@ def import_command(
     )
 
 
+def _apply_edition(store, name, rows, spec, prune, skip_bad) -> None:
+    try:
+        report = apply_edition(
+            store, name, rows, spec=spec, prune=prune, skip_bad=skip_bad,
+            audit=cli_audit("entries.update", lambda done: {
+                **done.summary(), "file": spec.source_file, "sha256": spec.source_sha256,
+            }),
+        )  # fmt: skip
+    except ImportRejected as rejected:
+        _print_bad(rejected.report)
+        typer.echo(f"safeguard: {rejected}", err=True)
+        raise typer.Exit(1) from None
+    _print_bad(report)
+    for signal, value, old, new in report.regrades[:_SHOWN_BAD]:
+        typer.echo(f"  regraded {signal} {value}: {old or 'none'} -> {new or 'none'}", err=True)
+    done = report.summary()
+    typer.echo(
+        f"updated {name!r}{' (new list)' if report.created else ''}: "
+        + ", ".join(f"{count:,} {what.replace('_', ' ')}" for what, count in done.items()
+                    if what != "list")
+    )  # fmt: skip
+
+
 def _policy(name: str, changed) -> dict:
     return {
         "list": name,
@@ -240,6 +282,9 @@ def _print_bad(report: ImportReport) -> None:
         typer.echo(f"  bad record {bad}", err=True)
     if report.bad_count > _SHOWN_BAD:
         typer.echo(f"  ... and {report.bad_count - _SHOWN_BAD:,} more bad records", err=True)
+
+
+app.command("show")(list_entries.show_command)
 
 
 @app.command("ls")

@@ -26,10 +26,9 @@ from starlette.formparsers import MultiPartException
 
 from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
-from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
-from safeguard.service import metrics, self_reports
+from safeguard.service import list_entries, metrics, self_reports
 from safeguard.service.auth import Authenticator, Caller, KeyGate, require
 from safeguard.service.decisions import (
     DecisionDesk,
@@ -40,24 +39,22 @@ from safeguard.service.decisions import (
 )
 from safeguard.service.limits import BodySizeLimit
 from safeguard.service.models import (
-    NO_NUL,
-    EntriesAdd,
-    EntriesAdded,
-    EntriesRejected,
+    KEYED,
     EntryDisable,
     HashLookup,
     HashLookupResults,
     ListChange,
     ListCreate,
+    ListName,
     ListOut,
     Liveness,
-    Problem,
     Readiness,
     SignalThresholds,
     UploadMatch,
     WebhookCreate,
     WebhookCreated,
     WebhookOut,
+    problems,
 )
 from safeguard.service.ratelimit import RateLimiter
 from safeguard.service.recorder import Recorder
@@ -65,8 +62,6 @@ from safeguard.service.settings import ServiceSettings
 from safeguard.service.webhooks import WebhookSender
 from safeguard.store import (
     HashList,
-    ImportRejected,
-    ImportReport,
     ListExists,
     ListSpec,
     Store,
@@ -80,23 +75,8 @@ from safeguard.store.webhooks import WebhookStore
 # Ids as wide as their columns, so an absurd id is a 422, not a database error.
 EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-ListName = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
 
 
-def _problems(*codes: int) -> dict:
-    described = {
-        401: "Missing, unknown or revoked API key.",
-        403: "The key lacks the scope this route needs.",
-        404: "No such list, entry or webhook.",
-        409: "A list with that name exists.",
-        413: "Request body too large.",
-        422: "The request (or the upload) cannot be used.",
-        429: "Rate limit exceeded: see Retry-After.",
-    }
-    return {code: {"model": Problem, "description": described[code]} for code in codes}
-
-
-_KEYED = (401, 403, 429)
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -247,7 +227,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["health"],
         summary="Prometheus metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}, **_problems(*_KEYED)},
+        responses={200: {"content": {"text/plain": {}}}, **problems(*KEYED)},
     )
     def prometheus(_caller: Caller = Depends(require(Scope.METRICS))) -> Response:
         metrics.observe_index(len(index), index.refreshed_at)
@@ -262,7 +242,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["match"],
         summary="Hash an upload and match it",
         response_model=UploadMatch,
-        responses=_problems(*_KEYED, 413, 422),
+        responses=problems(*KEYED, 413, 422),
         openapi_extra=_UPLOAD_BODY,
     )
     async def match_upload(request: Request, caller: Caller = Depends(require(Scope.MATCH))):
@@ -282,7 +262,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["match"],
         summary="Match hashes computed by the client (up to 1,000)",
         response_model=HashLookupResults,
-        responses=_problems(*_KEYED, 413, 422),
+        responses=problems(*KEYED, 413, 422),
     )
     async def match_hashes(lookup: HashLookup, caller: Caller = Depends(require(Scope.MATCH))):
         # Answered on the event loop: a lookup is well under a millisecond of CPU,
@@ -313,7 +293,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             updated_at=hash_list.updated_at,
         )
 
-    @app.get("/v1/lists", tags=["lists"], summary="All lists", responses=_problems(*_KEYED))
+    @app.get("/v1/lists", tags=["lists"], summary="All lists", responses=problems(*KEYED))
     def get_lists(_caller: Caller = Depends(require(Scope.LISTS_READ))) -> list[ListOut]:
         counts = store.entry_counts()
         return [list_out(hash_list, counts) for hash_list in store.lists()]
@@ -323,7 +303,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["lists"],
         summary="Create a list",
         status_code=201,
-        responses=_problems(*_KEYED, 409, 413, 422),
+        responses=problems(*KEYED, 409, 413, 422),
     )
     def create_list(
         spec: ListCreate, caller: Caller = Depends(require(Scope.LISTS_WRITE))
@@ -347,7 +327,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return list_out(created, {})
 
     @app.get(
-        "/v1/lists/{name}", tags=["lists"], summary="One list", responses=_problems(*_KEYED, 404)
+        "/v1/lists/{name}", tags=["lists"], summary="One list", responses=problems(*KEYED, 404)
     )
     def get_list(name: ListName, _caller: Caller = Depends(require(Scope.LISTS_READ))) -> ListOut:
         return list_out(store.get_list(name), store.entry_counts())
@@ -356,7 +336,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "/v1/lists/{name}",
         tags=["lists"],
         summary="Enable or disable a list, or change its action and thresholds",
-        responses=_problems(*_KEYED, 404, 413, 422),
+        responses=problems(*KEYED, 404, 413, 422),
     )
     def change_list(
         name: ListName, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
@@ -377,7 +357,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["lists"],
         summary="Delete a list and its entries",
         status_code=204,
-        responses=_problems(*_KEYED, 404),
+        responses=problems(*KEYED, 404),
     )
     def delete_list(
         name: ListName, caller: Caller = Depends(require(Scope.LISTS_WRITE))
@@ -385,58 +365,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         store.delete_list(name, audit=lambda _: caller.event("list.delete", {"list": name}))
         return Response(status_code=204)
 
-    @app.post(
-        "/v1/lists/{name}/entries",
-        tags=["lists"],
-        summary="Add entries to a list (all or nothing, unless skip_bad)",
-        responses={
-            **_problems(*_KEYED, 404, 413),
-            422: {"model": EntriesRejected, "description": "Bad entries; nothing was added."},
-        },
-    )
-    def add_entries(
-        name: ListName, added: EntriesAdd, caller: Caller = Depends(require(Scope.LISTS_WRITE))
-    ):
-        target = store.get_list(name)
-        options = ReadOptions(scheme=target.scheme)
-        rows = [
-            make_entry(
-                entry.signal,
-                entry.value,
-                position,
-                options,
-                entry.category,
-                series=entry.series,
-                victim_identified=entry.victim_identified,
-                external_id=entry.external_id,
-                notes=entry.notes,
-            )
-            for position, entry in enumerate(added.entries, 1)
-        ]
-        spec = ListSpec(kind=target.kind, scheme=target.scheme)
-        try:
-            report = store.import_entries(
-                name,
-                rows,
-                spec=spec,
-                skip_bad=added.skip_bad,
-                audit=lambda made: caller.event(
-                    "entries.add",
-                    {"list": name, "imported": made.imported, "bad": made.bad_count},
-                ),
-            )
-        except ImportRejected as rejected:
-            bad = _bad_entries(rejected.report)
-            return JSONResponse({"detail": str(rejected), "bad": bad}, status_code=422)
-        index.refresh()  # this worker answers with the new entries at once; others within 1 s
-        return EntriesAdded(list=name, imported=report.imported, bad=_bad_entries(report))
+    list_entries.install(app, store, index)
 
     @app.post(
         "/v1/lists/{name}/entries/{entry_id}/disable",
         tags=["lists"],
         summary="Stop one entry from matching (for good, or until a time)",
         status_code=204,
-        responses=_problems(*_KEYED, 404, 413, 422),
+        responses=problems(*KEYED, 404, 413, 422),
     )
     def disable_entry(
         name: ListName,
@@ -453,7 +389,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     # -- webhooks ------------------------------------------------------------
 
-    @app.get("/v1/webhooks", tags=["webhooks"], summary="Webhooks", responses=_problems(*_KEYED))
+    @app.get("/v1/webhooks", tags=["webhooks"], summary="Webhooks", responses=problems(*KEYED))
     def get_webhooks(_caller: Caller = Depends(require(Scope.ADMIN))) -> list[WebhookOut]:
         return [WebhookOut(**hook.to_json()) for hook in webhook_store.all()]
 
@@ -462,7 +398,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["webhooks"],
         summary="Send match events to a URL (signed; the secret is shown once)",
         status_code=201,
-        responses=_problems(*_KEYED, 413, 422),
+        responses=problems(*KEYED, 413, 422),
     )
     def add_webhook(
         body: WebhookCreate, caller: Caller = Depends(require(Scope.ADMIN))
@@ -481,7 +417,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["webhooks"],
         summary="Remove a webhook",
         status_code=204,
-        responses=_problems(*_KEYED, 404),
+        responses=problems(*KEYED, 404),
     )
     def remove_webhook(
         webhook_id: WebhookId, caller: Caller = Depends(require(Scope.ADMIN))
@@ -492,10 +428,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return Response(status_code=204)
 
     return app
-
-
-def _bad_entries(report: ImportReport) -> list[dict]:
-    return [{"record": bad.record, "reason": bad.reason} for bad in report.bad]
 
 
 async def _read_upload(request: Request) -> tuple[bytes, str | None]:

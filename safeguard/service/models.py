@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from safeguard.signals import PDQ, SIGNAL_TYPES
@@ -17,6 +18,7 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 # Text bound for the database: PostgreSQL refuses NUL characters, so they are a 422 here.
 NO_NUL = r"^[^\x00]*$"
 NAME = r"^[^\x00]*\S[^\x00]*$"  # at least one visible character
+ListName = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
 MAX_VALUE_TEXT = 4 << 20  # a vPDQ value: over 14 hours of video at one frame a second
 
 
@@ -170,6 +172,16 @@ class EntriesAdd(BaseModel):
     skip_bad: bool = Field(False, description="Add the good entries and report the bad.")
 
 
+class EntriesEdition(BaseModel):
+    """A list's new edition, whole: what is not in it is left, removed or disabled."""
+
+    entries: list[EntryIn] = Field(min_length=1, max_length=10_000)
+    prune: Literal["remove", "disable"] | None = Field(
+        None, description="What happens to entries the edition no longer holds (null: kept)."
+    )
+    skip_bad: bool = Field(False, description="Apply the good entries and report the bad.")
+
+
 class BadEntry(BaseModel):
     record: int | str = Field(description="Position of the entry in the request, from 1.")
     reason: str
@@ -214,3 +226,19 @@ class Readiness(BaseModel):
 
     ready: bool
     reason: str | None
+
+
+def problems(*codes: int) -> dict:
+    described = {
+        401: "Missing, unknown or revoked API key.",
+        403: "The key lacks the scope this route needs.",
+        404: "No such list, entry or webhook.",
+        409: "A list with that name exists.",
+        413: "Request body too large.",
+        422: "The request (or the upload) cannot be used.",
+        429: "Rate limit exceeded: see Retry-After.",
+    }
+    return {code: {"model": Problem, "description": described[code]} for code in codes}
+
+
+KEYED = (401, 403, 429)  # what any keyed route may answer

@@ -112,10 +112,10 @@ class BulkWriter:
         added = self.cursor.rowcount
         self.inserted += added
         if self.frames_waiting:
-            self._write_frames()
+            self.write_frames()
         return len(batch) - added
 
-    def _write_frames(self) -> None:
+    def write_frames(self) -> None:
         """The frames of the video entries this import has just created."""
         created = self.connection.execute(
             select(entries.c.id, entries.c.value).where(

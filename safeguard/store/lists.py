@@ -153,9 +153,9 @@ class Store:
     def create_list(self, name: str, spec: ListSpec, *, audit: Audit = None) -> HashList:
         """A new, empty list (a UsageError if the name is taken)."""
         with self.engine.begin() as connection:
-            if self._find_list(connection, name) is not None:
+            if self.find_list_in(connection, name) is not None:
                 raise ListExists(f"a list named {name!r} exists")
-            created = self._create_list(connection, name, spec)
+            created = self.create_list_in(connection, name, spec)
             audited(connection, audit, created)
             return created
 
@@ -250,9 +250,9 @@ class Store:
         """
         report = ImportReport(list_name=name)
         with self.engine.begin() as connection:
-            target = self._find_list(connection, name)
+            target = self.find_list_in(connection, name)
             if target is None:
-                target = self._create_list(connection, name, spec)
+                target = self.create_list_in(connection, name, spec)
                 report.created = True
             elif target.scheme is not spec.scheme or target.kind is not spec.kind:
                 raise UsageError(
@@ -418,19 +418,19 @@ class Store:
                 for row in connection.execute(query)
             ]
 
-    def _find_list(self, connection: Connection, name: str) -> HashList | None:
+    def find_list_in(self, connection: Connection, name: str) -> HashList | None:
         row = connection.execute(select(hash_lists).where(hash_lists.c.name == name)).first()
         if row is None:
             return None
         return _to_list(row, read_thresholds(connection, [row.id]).get(row.id, {}))
 
     def _require_list(self, connection: Connection, name: str) -> HashList:
-        found = self._find_list(connection, name)
+        found = self.find_list_in(connection, name)
         if found is None:
             raise NotFound(f"no list named {name!r}")
         return found
 
-    def _create_list(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
+    def create_list_in(self, connection: Connection, name: str, spec: ListSpec) -> HashList:
         check_list_name(name)
         check_thresholds(spec.thresholds)
         now = _now()
@@ -448,7 +448,7 @@ class Store:
             )
         ).inserted_primary_key[0]
         write_thresholds(connection, list_id, spec.thresholds)
-        created = self._find_list(connection, name)
+        created = self.find_list_in(connection, name)
         assert created is not None
         return created
 
