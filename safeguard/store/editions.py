@@ -47,7 +47,6 @@ from sqlalchemy import (
     update,
 )
 
-from safeguard.errors import UsageError
 from safeguard.signals import VPDQ
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter
@@ -123,14 +122,7 @@ def apply_edition(
     """Bring list ``name`` (made from ``spec`` if missing) in line with an edition."""
     report = EditionReport(list_name=name)
     with store.engine.begin() as connection:
-        target = store.find_list_in(connection, name)
-        if target is None:
-            target = store.create_list_in(connection, name, spec)
-            report.created = True
-        elif target.scheme is not spec.scheme or target.kind is not spec.kind:
-            raise UsageError(
-                f"list {name!r} is {target.kind}/{target.scheme}, not {spec.kind}/{spec.scheme}"
-            )
+        target = store.import_target(connection, name, spec, report)
         staging = _staging_table()
         staging.create(connection)
         try:

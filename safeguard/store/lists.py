@@ -250,14 +250,7 @@ class Store:
         """
         report = ImportReport(list_name=name)
         with self.engine.begin() as connection:
-            target = self.find_list_in(connection, name)
-            if target is None:
-                target = self.create_list_in(connection, name, spec)
-                report.created = True
-            elif target.scheme is not spec.scheme or target.kind is not spec.kind:
-                raise UsageError(
-                    f"list {name!r} is {target.kind}/{target.scheme}, not {spec.kind}/{spec.scheme}"
-                )
+            target = self.import_target(connection, name, spec, report)
             revision = next_revision(connection)
             writer = BulkWriter(connection, target.id, revision)
             for batch in batches(rows, report):
@@ -417,6 +410,21 @@ class Store:
                 )
                 for row in connection.execute(query)
             ]
+
+    def import_target(
+        self, connection: Connection, name: str, spec: ListSpec, report: ImportReport
+    ) -> HashList:
+        """The list rows are written into: made from ``spec`` if missing (and the report
+        says so), refused if it exists with another kind or scheme."""
+        target = self.find_list_in(connection, name)
+        if target is None:
+            report.created = True
+            return self.create_list_in(connection, name, spec)
+        if target.scheme is not spec.scheme or target.kind is not spec.kind:
+            raise UsageError(
+                f"list {name!r} is {target.kind}/{target.scheme}, not {spec.kind}/{spec.scheme}"
+            )
+        return target
 
     def find_list_in(self, connection: Connection, name: str) -> HashList | None:
         row = connection.execute(select(hash_lists).where(hash_lists.c.name == name)).first()
