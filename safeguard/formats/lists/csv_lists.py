@@ -5,7 +5,10 @@ cell), or a long form with ``signal`` and ``value`` (alias ``hash``).
 Optional: ``category`` (alias ``grade``), ``series``, ``victim_identified``,
 ``external_id`` (aliases ``id``, ``media_id``, ``mediaid``), ``notes`` (alias
 ``comments``), ``disabled``, ``disabled_until`` (ISO-8601). Unknown columns are
-ignored. This is also the export format, so export then import is lossless.
+ignored. This is also the export format, so export then import is lossless: an export
+also names the list's kind and grading scheme on every row (``list_kind``,
+``list_scheme``), which an import reads (:func:`declared_list`), so a known-good list
+comes back known-good and a VICS-graded one VICS-graded without options.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ _ALIASES = {
     "comments": "notes",
 }
 EXPORT_COLUMNS = ("signal", "value", "category", *ENTRY_DETAILS)
+LIST_COLUMNS = ("list_kind", "list_scheme")
 
 
 def _column(name: str) -> str:
@@ -48,9 +52,22 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
         yield from read_rows(handle, options)
 
 
+def declared_list(path: Path) -> tuple[str, str] | None:
+    """The (kind, scheme) an exported CSV names on its first row; None if it names none."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [_column(name) for name in next(reader, [])]
+        first = next(reader, [])
+    cells = dict(zip(header, first, strict=False))
+    if not all(cells.get(column) for column in LIST_COLUMNS):
+        return None
+    return cells["list_kind"].strip(), cells["list_scheme"].strip()
+
+
 def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
     reader = csv.reader(handle)
     header = [_column(name) for name in next(reader, [])]
+    declared: dict[str, str] = {}
     rows = csv_rows(reader)
     hash_columns = [c for c in header if c in SIGNAL_TYPES]
     long_form = "signal" in header and "value" in header
@@ -73,6 +90,15 @@ def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRe
         cells = dict(
             zip(header, (spreadsheet_restored(cell.strip()) for cell in row), strict=False)
         )
+        mixed = [
+            column for column in LIST_COLUMNS
+            if cells.get(column) and declared.setdefault(column, cells[column]) != cells[column]
+        ]  # fmt: skip
+        if mixed:
+            yield BadRecord(
+                number, f"{mixed[0]} differs from the first row's ({declared[mixed[0]]})"
+            )
+            continue
         try:
             extra = {
                 "series": cells.get("series"),
@@ -94,9 +120,17 @@ def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRe
             yield make_entry(signal, text, number, options, cells.get("category"), **extra)
 
 
-def write(entries: Iterable[StoredEntry], out: TextIO) -> int:
+def write(
+    entries: Iterable[StoredEntry],
+    out: TextIO,
+    *,
+    kind: str | None = None,
+    scheme: str | None = None,
+) -> int:
+    """The entries, one a row; with ``kind`` and ``scheme``, the list's on every row too."""
+    about = [kind, scheme] if kind and scheme else []
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow([*EXPORT_COLUMNS, *(LIST_COLUMNS if about else ())])
     count = 0
     for entry in entries:
         writer.writerow(
@@ -110,6 +144,7 @@ def write(entries: Iterable[StoredEntry], out: TextIO) -> int:
                 spreadsheet_safe(entry.notes or ""),
                 "true" if entry.disabled else "false",
                 entry.disabled_until.isoformat() if entry.disabled_until else "",
+                *about,
             ]
         )
         count += 1
