@@ -118,7 +118,10 @@ def import_command(
     ),
     pdq_threshold: int = PDQ_THRESHOLD_OPTION,
     vics_profile: str = typer.Option(
-        "us", "--vics-profile", help="VICS category numbering: us or dhs."
+        None,
+        "--vics-profile",
+        help="VICS category numbering, us or dhs \\[default: the profile the file names; us "
+        "if it names none; a UK-profile file is refused without this].",
     ),
     action: Action = ACTION_OPTION,
     review_threshold: int = REVIEW_THRESHOLD_OPTION,

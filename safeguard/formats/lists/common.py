@@ -18,7 +18,9 @@ class ReadOptions:
     scheme: Scheme = Scheme.UK
     category: str | None = None  # for every entry of a file that carries no categories
     signal: str | None = None  # what 64-hex lines of a plain text list are (sha256 or pdq)
-    vics_profile: str = "us"  # how VICS integer categories map (see formats.lists.vics)
+    # How VICS integer categories map (see formats.lists.vics); None: as the file's own
+    # context URL names its profile, US when it names none.
+    vics_profile: str | None = None
 
 
 def make_entry(

@@ -6,16 +6,22 @@ Both envelopes are read: 1.1-1.3 (``odata.metadata``) and 2.0
 told apart by structure rather than by the exact URL. Files reach gigabytes, so
 records are built one at a time from the parser's event stream; a case's
 ``Media`` array is never held whole. UTF-8 with or without BOM and UTF-16 with
-BOM are accepted; hex in either case; booleans as JSON or as strings.
+BOM are accepted; hex in either case; booleans as JSON or as strings. (One writer ends a
+case export's context URL with ``#Media``: the structure decides, not the suffix.)
 
 Categories are integers whose meaning depends on the profile:
 
 * ``us`` (VICS 2.0 Default/US): 0 non-pertinent, 1-4 as graded, null uncategorised;
 * ``dhs`` (the older DHS-era numbering): 0 uncategorised, 5 non-pertinent, 1-4 as above.
 
-The UK profile's integer codes for CAID grades are not public, so UK-profile
-categories are refused rather than guessed. SHA-256 and PDQ travel in
-``AlternativeHashes``; PhotoDNA (proprietary) is validated, never matched on.
+A 2.0 file names its profile in its context URL (``.../2.0.xml/US/$metadata#Media``):
+US and Default read as ``us``, DHS as ``dhs``. The UK profile's integer codes for CAID
+grades are not public, so a UK-profile file (or one naming a profile not known here) is
+refused rather than read with US codes, which would launder its grades into another
+profile's; ``--vics-profile`` says how to read it when its codes are known to be those.
+
+SHA-256 and PDQ travel in ``AlternativeHashes``; PhotoDNA (proprietary) is validated,
+never matched on.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import binascii
 import codecs
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -53,6 +60,8 @@ _ALTERNATIVE_NAMES = {
     "sha-1": "sha1",
 }
 _PHOTODNA_BYTES = 144
+# The profile segment of a 2.0 context URL: .../DataModels/2.0.xml/<profile>/$metadata#...
+_CONTEXT_PROFILE = re.compile(r"\.xml/([A-Za-z][A-Za-z0-9_-]*)/\$metadata", re.ASCII)
 _ENVELOPE_KEYS = ("value", "@odata.context", "odata.metadata")
 _META_EXTERNAL_ID = "ExternalID"
 _META_DISABLED = "SafeguardDisabled"
@@ -62,9 +71,8 @@ _META_DISABLED_UNTIL = "SafeguardDisabledUntil"
 def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
     if options.scheme is not Scheme.VICS:
         raise UsageError("VICS categories are Project VIC codes: import with --scheme vics")
-    if options.vics_profile not in PROFILES:
+    if options.vics_profile is not None and options.vics_profile not in PROFILES:
         raise UsageError(f"unknown VICS profile {options.vics_profile!r}: {', '.join(PROFILES)}")
-    mapping = PROFILES[options.vics_profile]
     record = 0
     with path.open("rb") as raw, _as_utf8(raw) as stream:
         deep = too_deep(stream)
@@ -77,7 +85,8 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
         return
     try:
         with path.open("rb") as raw, _as_utf8(raw) as stream:
-            prefix = _media_prefix(stream)
+            prefix, named = _media_prefix(stream)
+        mapping = PROFILES[_profile(named, options.vics_profile)]
         with path.open("rb") as raw, _as_utf8(raw) as stream:
             # ijson's C backend builds each record itself: no Python work per token.
             for media in ijson.items(stream, prefix, use_float=True):
@@ -91,24 +100,39 @@ def read(path: Path, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
         yield BadRecord(f"record {record + 1}", f"malformed JSON: {reason}")
 
 
-def _media_prefix(stream: BinaryIO) -> str:
-    """Where the Media records are: ``value.item`` (hash set) or under each Case."""
-    saw_envelope = False
+def _media_prefix(stream: BinaryIO) -> tuple[str, str | None]:
+    """Where the Media records are, ``value.item`` (hash set) or under each Case, told by
+    the first record's structure; and the profile the context URL names, if it names one
+    before that record."""
+    saw_envelope, named = False, None
     for prefix, event, value in ijson.parse(stream):
         if prefix == "" and event == "map_key" and value in _ENVELOPE_KEYS:
             saw_envelope = True
         elif prefix in ("@odata.context", "odata.metadata") and event == "string":
-            if value.endswith("#Cases"):
-                return "value.item.Media.item"
-            if value.endswith("#Media"):
-                return "value.item"
+            found = _CONTEXT_PROFILE.search(value)
+            named = found.group(1) if found else None
         elif prefix == "value.item" and event == "map_key" and value == "Media":
-            return "value.item.Media.item"
+            return "value.item.Media.item", named
         elif prefix == "value.item" and event == "end_map":
-            return "value.item"
+            return "value.item", named
     if not saw_envelope:
         raise UsageError("not a VICS file: no 'value' array or OData metadata key at the top")
-    return "value.item"
+    return "value.item", named
+
+
+def _profile(named: str | None, chosen: str | None) -> str:
+    """The category mapping to read with: the one asked for, else the file's own."""
+    if chosen is not None:
+        return chosen
+    if named is None or named.lower() in ("us", "default"):
+        return "us"
+    if named.lower() == "dhs":
+        return "dhs"
+    raise UsageError(
+        f"this VICS file uses the {named} profile, whose category codes are not public here: "
+        "it is not read with another profile's codes (that would change its grades). If its "
+        "codes are known to be US or DHS ones, say so with --vics-profile us|dhs"
+    )
 
 
 def _as_utf8(raw: BinaryIO) -> BinaryIO:
