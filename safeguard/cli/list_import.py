@@ -83,6 +83,8 @@ class ImportFormat(StrEnum):
     NSRL = "nsrl"
     HMA = "hma"
     VPDQ = "vpdq"
+    CHECKSUMS = "checksums"
+    HASHDEEP = "hashdeep"
 
 
 # What a plain text list's one-hash lines can be: every signal written as one hex string.

@@ -127,8 +127,9 @@ def apply_edition(
         staging.create(connection)
         try:
             frames = _stage(connection, staging, rows, report)
-            if report.bad_count and not skip_bad:
-                raise ImportRejected(report)  # leaving the block rolls everything back
+            staged = connection.execute(select(func.count()).select_from(staging)).scalar_one()
+            # Leaving the block on a refusal rolls everything back, the list's creation too.
+            ImportRejected.check(report, good=staged, skip_bad=skip_bad)
             revision = next_revision(connection)
             _compare(connection, staging, target.id, revision, frames, prune, report)
             connection.execute(

@@ -114,6 +114,26 @@ class ImportRejected(SafeguardError):
             "nothing was imported (use --skip-bad to import the good ones)"
         )
 
+    @classmethod
+    def check(cls, report: ImportReport, *, good: int, skip_bad: bool) -> None:
+        """Refuse an import with bad records (unless skipping them) or with no good one."""
+        if report.bad_count and not skip_bad:
+            raise cls(report)
+        if report.bad_count and good == 0:
+            raise NothingGood(report)
+
+
+class NothingGood(ImportRejected):
+    """Every record was bad: even when skipping bad ones, there is nothing to import."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        SafeguardError.__init__(
+            self,
+            f"none of the records for {report.list_name!r} is good ({report.bad_count:,} bad); "
+            "nothing was imported and no list was made",
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ListSpec:

@@ -263,8 +263,9 @@ class Store:
                 else:
                     for bad in writer.explain_duplicates(batch):
                         report.add_bad(bad)
-            if report.bad_count and not skip_bad:
-                raise ImportRejected(report)  # leaving the block rolls everything back
+            # Leaving the block on a refusal rolls everything back, the list's creation too.
+            good = writer.inserted + report.collapsed_duplicates
+            ImportRejected.check(report, good=good, skip_bad=skip_bad)
             report.imported = writer.inserted
             connection.execute(
                 update(hash_lists)

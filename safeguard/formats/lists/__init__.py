@@ -9,7 +9,12 @@ text       one hash per line, type by length                          no
 nsrl       NIST NSRL RDS v3 (SQLite) or legacy NSRLFile.txt           no
 hma        HMA / threatexchange ``signal_type,signal_value`` rows       no
 vpdq       Meta's vPDQ text files, one per video (a file or a folder)  folder
+checksums  md5sum/sha1sum/sha256sum, BSD tagged lines, md5deep           no
+hashdeep   hashdeep's CSV (its header names the columns)               no
 =========  =========================================================  ======
+
+A picture, video, archive or other binary file given as a list is refused with what it
+is, before any reader sees it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from pathlib import Path
 from typing import TextIO
 
 from safeguard.errors import UsageError
-from safeguard.formats.lists import csv_lists, hma, nsrl, text, vics, vpdq_files
+from safeguard.formats.lists import checksums, csv_lists, hma, nsrl, text, vics, vpdq_files
 from safeguard.formats.lists.common import ReadOptions
 from safeguard.signals import SIGNAL_TYPES
+from safeguard.vocabulary.content import MediaKind, sniff
 from safeguard.vocabulary.entries import BadRecord, NewEntry, StoredEntry
 
 Reader = Callable[[Path, ReadOptions], Iterator[NewEntry | BadRecord]]
@@ -35,6 +41,8 @@ READERS: dict[str, Reader] = {
     "nsrl": nsrl.read,
     "hma": hma.read,
     "vpdq": vpdq_files.read,
+    "checksums": checksums.read,
+    "hashdeep": checksums.read_hashdeep,
 }
 WRITERS: dict[str, Writer] = {"vics": vics.write, "csv": csv_lists.write}
 
@@ -49,6 +57,7 @@ def detect_format(path: Path) -> str:
         return "nsrl"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "vics"  # old VICS exports are UTF-16; no other supported format is
+    _refuse_binary(path, head)
     first = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if first.lstrip().startswith("{"):
         return "vics"
@@ -59,10 +68,24 @@ def detect_format(path: Path) -> str:
         return "hma"
     if vpdq_files.looks_like_vpdq(first_line):
         return "vpdq"
-    columns = {c.strip().strip('"').lower() for c in first_line.split(",")}
+    if first_line.startswith(checksums.HASHDEEP_MAGIC):
+        return "hashdeep"
+    if checksums.looks_like_checksums(first_line):
+        return "checksums"
+    columns = {csv_lists.column_name(c.strip().strip('"')) for c in first_line.split(",")}
     if columns & {*SIGNAL_TYPES, "signal", "value", "hash"}:
         return "csv"
     return "text"
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    """A picture or other binary file given by mistake: say what it is."""
+    found = sniff(head)
+    if found.kind in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.AUDIO, MediaKind.ARCHIVE):
+        what = found.mime.split("/")[-1].upper()
+        raise UsageError(f"{path.name} is a {what} {found.kind}, not a hash list")
+    if b"\0" in head:
+        raise UsageError(f"{path.name} is a binary file, not a hash list")
 
 
 def read_list(path: Path, fmt: str, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:

@@ -37,12 +37,18 @@ _ALIASES = {
     "media_id": "external_id",
     "mediaid": "external_id",
     "comments": "notes",
+    # Forensic suites' hash-set exports name their columns so (EnCase, X-Ways, Axiom).
+    "md5_hash": "md5",
+    "sha1_hash": "sha1",
+    "sha256_hash": "sha256",
+    "md5_hash_value": "md5",
+    "sha1_hash_value": "sha1",
 }
 EXPORT_COLUMNS = ("signal", "value", "category", *ENTRY_DETAILS)
 LIST_COLUMNS = ("list_kind", "list_scheme")
 
 
-def _column(name: str) -> str:
+def column_name(name: str) -> str:
     key = name.strip().lower().replace(" ", "_").replace("-", "")
     return _ALIASES.get(key, key)
 
@@ -56,7 +62,7 @@ def declared_list(path: Path) -> tuple[str, str] | None:
     """The (kind, scheme) an exported CSV names on its first row; None if it names none."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
-        header = [_column(name) for name in next(reader, [])]
+        header = [column_name(name) for name in next(reader, [])]
         first = next(reader, [])
     cells = dict(zip(header, first, strict=False))
     if not all(cells.get(column) for column in LIST_COLUMNS):
@@ -66,7 +72,7 @@ def declared_list(path: Path) -> tuple[str, str] | None:
 
 def read_rows(handle: TextIO, options: ReadOptions) -> Iterator[NewEntry | BadRecord]:
     reader = csv.reader(handle)
-    header = [_column(name) for name in next(reader, [])]
+    header = [column_name(name) for name in next(reader, [])]
     declared: dict[str, str] = {}
     rows = csv_rows(reader)
     hash_columns = [c for c in header if c in SIGNAL_TYPES]
