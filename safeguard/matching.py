@@ -114,16 +114,24 @@ class Matcher:
         refreshed_at = self.index(signal).refreshed_at
         cached = self._radius.get(signal)
         if cached is None or cached[0] != refreshed_at:
+            enabled = [hash_list for hash_list in self.store.lists() if hash_list.enabled]
             thresholds = [
                 threshold
-                for hash_list in self.store.lists()
-                if hash_list.enabled and signal in hash_list.thresholds
+                for hash_list in enabled
+                if signal in hash_list.thresholds
                 for threshold in (
                     hash_list.thresholds[signal].threshold,
                     hash_list.thresholds[signal].review_threshold if self.review_band else None,
                 )
                 if threshold is not None
             ]
+            if self.review_band and SIGNAL_TYPES[signal].index is IndexKind.HAMMING:
+                thresholds += [  # review bands set per category reach as far
+                    policy.review_threshold
+                    for hash_list in enabled
+                    for policy in hash_list.category_policies.values()
+                    if policy.review_threshold is not None
+                ]
             cached = (refreshed_at, max([SIGNAL_TYPES[signal].default_threshold, *thresholds]))
             self._radius[signal] = cached
         return cached[1]

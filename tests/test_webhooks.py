@@ -237,3 +237,31 @@ def test_a_target_is_checked_again_before_each_delivery(store):
         assert receiver.received == []
     finally:
         receiver.close()
+
+
+def test_a_hit_that_leads_to_nothing_is_answered_not_announced(service):
+    """A VICS 0 (non-pertinent) hit: the caller sees it, no webhook hears of it."""
+    service.call("POST", "/v1/lists", "writer", json={"name": "vics", "scheme": "vics"})
+    values = {grade: f"{int(grade) + 7:032x}" for grade in ("0", "1")}
+    service.call("POST", "/v1/lists/vics/entries", "writer", json={"entries": [
+        {"signal": "md5", "value": v, "category": g} for g, v in values.items()]})  # fmt: skip
+    receiver = Receiver()
+    try:
+        service.call("POST", "/v1/webhooks", "admin",
+                     json={"url": f"http://127.0.0.1:{receiver.port}/hook"})  # fmt: skip
+        for grade in ("0", "1"):
+            answer = service.call(
+                "POST",
+                "/v1/match/hashes",
+                "match",
+                json={"hashes": [{"signal": "md5", "value": values[grade]}]},
+            )
+            (result,) = answer.json()["results"]  # fmt: skip
+            assert result["matches"][0]["category"] == grade
+            assert result["action"] == ("none" if grade == "0" else "block")
+        _wait_for(lambda: receiver.received)
+        time.sleep(0.3)  # time enough for a second delivery, if one were queued
+        (event,) = [json.loads(body) for _, body in receiver.received]
+        assert event["hits"][0]["value"] == values["1"]
+    finally:
+        receiver.close()

@@ -31,6 +31,7 @@ from safeguard.store import (
     Scheme,
 )
 from safeguard.store.audit import cli_actor
+from safeguard.store.category_policies import CategoryPolicy, category_key
 
 app = typer.Typer(
     help="Graded hash lists: import, list, export, remove, disable.", no_args_is_help=True
@@ -51,7 +52,30 @@ def _policy(name: str, changed) -> dict:
         "review_threshold": changed.review_threshold,
         "vpdq_percents": list(changed.vpdq_percents),
         "thresholds": changed.thresholds_json(),
+        "category_policies": changed.category_policies_json(),
     }
+
+
+def _category_policies(
+    scheme: Scheme, actions: list[str] | None, reviews: list[str] | None
+) -> dict[str, CategoryPolicy]:
+    """``C=ACTION`` and ``C=N`` options as policies by category (``none``: uncategorised)."""
+    found: dict[str, CategoryPolicy] = {}
+    for texts, is_action in ((actions or [], True), (reviews or [], False)):
+        for text in texts:
+            category, _, value = text.partition("=")
+            if not value.strip() or (not is_action and not value.strip().isdigit()):
+                example = "2=review" if is_action else "2=40"
+                raise UsageError(f"{text!r}: write CATEGORY={'ACTION' if is_action else 'N'}, "
+                                 f"for example {example}")  # fmt: skip
+            key = category_key(scheme, category)
+            current = found.get(key, CategoryPolicy())
+            found[key] = (
+                CategoryPolicy(value.strip().lower(), current.review_threshold)
+                if is_action
+                else CategoryPolicy(current.action, int(value))
+            )
+    return found
 
 
 app.command("import")(list_import.import_command)
@@ -79,6 +103,7 @@ def ls_command(
                 "review_threshold": hash_list.review_threshold,
                 "vpdq_percents": list(hash_list.vpdq_percents),
                 "thresholds": hash_list.thresholds_json(),
+                "category_policies": hash_list.category_policies_json(),
                 "entries": counts.get(hash_list.id, {}),
                 "updated_at": hash_list.updated_at.isoformat(),
                 "source_file": hash_list.source_file,
@@ -197,13 +222,28 @@ def policy_command(
         "video's find a partner \\[default: 80 0].",
         metavar="Q C",
     ),
+    category_actions: list[str] = typer.Option(
+        None,
+        "--category-action",
+        help="CATEGORY=ACTION: what a hit on that grade leads to (block, quarantine, report, "
+        "review or none; repeatable) \\[default: the list's --action; VICS 0: none].",
+        metavar="C=ACTION",
+    ),
+    category_reviews: list[str] = typer.Option(
+        None,
+        "--category-review-threshold",
+        help="CATEGORY=N: that grade's PDQ review threshold (repeatable).",
+        metavar="C=N",
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Set what a list's hits lead to, and how near counts as a match."""
     store = open_store(db)
+    scheme = store.get_list(name).scheme
     changed = store.set_policy(
         name,
         action=action,
+        category_policies=_category_policies(scheme, category_actions, category_reviews),
         thresholds=option_thresholds(pdq_threshold, review_threshold, signal_thresholds),
         vpdq_percents=vpdq_percents,
         audit=cli_audit("list.change", lambda changed: _policy(name, changed)),

@@ -40,6 +40,7 @@ from safeguard.service.decisions import (
 from safeguard.service.limits import BodySizeLimit
 from safeguard.service.models import (
     KEYED,
+    CategoryPolicyIn,
     EntryDisable,
     HashLookup,
     HashLookupResults,
@@ -67,6 +68,7 @@ from safeguard.store import (
     Store,
 )
 from safeguard.store.audit import AuditLog
+from safeguard.store.category_policies import CategoryPolicy, category_key
 from safeguard.store.keys import KeyStore, Scope
 from safeguard.store.self_reports import SelfReports
 from safeguard.store.webhook_targets import redacted
@@ -289,6 +291,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 signal: SignalThresholds(**values)
                 for signal, values in hash_list.thresholds_json().items()
             },
+            category_policies={
+                category: CategoryPolicyIn(**values)
+                for category, values in hash_list.category_policies_json().items()
+            },
             entries=counts.get(hash_list.id, {}),
             updated_at=hash_list.updated_at,
         )
@@ -342,9 +348,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         name: ListName, change: ListChange, caller: Caller = Depends(require(Scope.LISTS_WRITE))
     ) -> ListOut:
         detail = {"list": name, **change.model_dump(mode="json", exclude_none=True)}
+        scheme = store.get_list(name).scheme
         changed = store.set_policy(
             name,
             action=change.action,
+            category_policies={
+                category_key(scheme, category): CategoryPolicy(p.action, p.review_threshold)
+                for category, p in change.category_policies.items()
+            },
             thresholds=change.by_signal(),
             enabled=change.enabled,
             vpdq_percents=change.vpdq_percents,

@@ -65,6 +65,10 @@ def parse_queries(pairs: Sequence[tuple[str, str]]) -> list[Query]:
     return parsed
 
 
+def _acted_on(matches: Sequence[Match]) -> bool:
+    return any(match.decision is not None for match in matches)
+
+
 def strongest(matches: Sequence[Match]) -> str:
     actions = [m.decision for m in matches if m.decision is not None]
     return max(actions, key=lambda a: a.strength).value if actions else NO_ACTION
@@ -123,7 +127,8 @@ class DecisionDesk:
             "action": action,
             "matches": full,
         }
-        hit = self._record(caller, summary, hit=bool(full))
+        # A hit that leads to nothing (a non-pertinent grade) is answered, not announced.
+        hit = self._record(caller, summary, hit=_acted_on(result.alerts))
         if hit is not None:
             self.recorder.record_hit(*hit)
         metrics.DECISIONS.labels("upload", action).inc()
@@ -152,7 +157,7 @@ class DecisionDesk:
                     "action": action,
                 }
             )
-            if full:
+            if _acted_on(outcome.alerts):
                 hits.append(
                     {"signal": query.signal, "value": text, "action": action, "matches": full}
                 )

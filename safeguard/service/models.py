@@ -115,6 +115,15 @@ class ListThresholds(BaseModel):
         return found
 
 
+class CategoryPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["block", "quarantine", "report", "review", "none"] | None = Field(
+        None, description="What a hit on this grade leads to (none: nothing; null: the list's)."
+    )
+    review_threshold: int | None = Field(None, ge=1, le=128)
+
+
 class ListOut(BaseModel):
     name: str
     kind: ListKind
@@ -125,6 +134,9 @@ class ListOut(BaseModel):
     review_threshold: int | None
     vpdq_percents: tuple[float, float] = Field(description="Query and banked frames, in %.")
     thresholds: dict[str, SignalThresholds] = Field(description="The list's own, by signal.")
+    category_policies: dict[str, CategoryPolicyIn] = Field(
+        description="Action and review threshold by category (none: uncategorised entries)."
+    )
     entries: dict[str, int] = Field(description="Entries per signal, disabled ones included.")
     updated_at: datetime
 
@@ -143,6 +155,10 @@ class ListChange(ListThresholds):
 
     enabled: bool | None = None
     action: Action | None = None
+    category_policies: dict[str, CategoryPolicyIn] = Field(
+        default_factory=dict,
+        description='By category (VICS 0-4, UK A-C, none): e.g. {"2": {"action": "review"}}.',
+    )
     vpdq_percents: tuple[Percent, Percent] | None = Field(
         None,
         description="A video matches when at least [0] % of the query's frames and [1] % "

@@ -10,6 +10,7 @@ from datetime import datetime
 from safeguard.errors import SafeguardError, UsageError
 from safeguard.signals import PDQ
 from safeguard.signals.vpdq import match_percents
+from safeguard.store.category_policies import CategoryPolicy
 from safeguard.store.thresholds import NO_THRESHOLDS, Thresholds
 from safeguard.vocabulary.categories import Scheme
 from safeguard.vocabulary.entries import Action, BadRecord, ListKind
@@ -35,6 +36,7 @@ class HashList:
     vpdq_query_percent: float | None = None  # None: the vPDQ default (80)
     vpdq_compared_percent: float | None = None  # None: the vPDQ default (0)
     thresholds: Mapping[str, Thresholds] = field(default_factory=dict)  # its own, by signal
+    category_policies: Mapping[str, CategoryPolicy] = field(default_factory=dict)
 
     @property
     def pdq_threshold(self) -> int | None:
@@ -43,6 +45,12 @@ class HashList:
     @property
     def review_threshold(self) -> int | None:
         return self.thresholds.get(PDQ.name, NO_THRESHOLDS).review_threshold
+
+    def category_policies_json(self) -> dict[str, dict[str, str | int | None]]:
+        return {
+            category or "none": {"action": p.action, "review_threshold": p.review_threshold}
+            for category, p in sorted(self.category_policies.items())
+        }
 
     def thresholds_json(self) -> dict[str, dict[str, int | None]]:
         return {

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from safeguard.errors import NotFound, UsageError
-from safeguard.signals import SIGNAL_TYPES, VPDQ, IndexKind
-from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash
+from safeguard.signals import VPDQ
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter, batches
+from safeguard.store.category_policies import (
+    CategoryPolicy,
+    check_policies,
+    read_policies,
+    write_policies,
+)
 from safeguard.store.database import (
     StoreMissing,
     as_utc,
@@ -33,16 +38,18 @@ from safeguard.store.database import (
     store_identity,
 )
 from safeguard.store.list_types import (
-    EntryHit,
     HashList,
     ImportRejected,
     ImportReport,
     ListExists,
     ListSpec,
     check_list_name,
-    effective_action,
 )
-from safeguard.store.schema import entries, entry_frames, hash_lists, list_thresholds
+from safeguard.store.lookups import EntryLookups, own_action
+from safeguard.store.schema import (
+    entries,
+    hash_lists,
+)
 from safeguard.store.thresholds import (
     NO_THRESHOLDS,
     Thresholds,
@@ -66,14 +73,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _active_entry():
-    return or_(
-        entries.c.disabled.is_(False),
-        and_(entries.c.disabled_until.is_not(None), entries.c.disabled_until <= _now()),
-    )
-
-
-class Store:
+class Store(EntryLookups):
     """The list store. Safe to share between threads; open one per process."""
 
     def __init__(self, engine: Engine) -> None:
@@ -115,8 +115,10 @@ class Store:
     def lists(self) -> list[HashList]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(hash_lists).order_by(hash_lists.c.name)).all()
-            thresholds = read_thresholds(connection)
-            return [_to_list(row, thresholds.get(row.id, {})) for row in rows]
+            thresholds, policies = read_thresholds(connection), read_policies(connection)
+            return [
+                _to_list(row, thresholds.get(row.id, {}), policies.get(row.id, {})) for row in rows
+            ]
 
     def entry_counts(self) -> dict[int, dict[str, int]]:
         """Entries per list and signal (disabled ones included)."""
@@ -176,6 +178,7 @@ class Store:
         *,
         action: Action | None = None,
         thresholds: Mapping[str, Thresholds] | None = None,  # by signal; None fields kept
+        category_policies: Mapping[str, CategoryPolicy] | None = None,  # None fields kept
         enabled: bool | None = None,
         vpdq_percents: tuple[float, float] | None = None,  # of the query's frames, the banked's
         audit: Audit = None,
@@ -197,8 +200,14 @@ class Store:
                 for signal, change in (thresholds or {}).items()
             }
             check_thresholds(merged)
-            if changes or merged:
+            by_category = {
+                category: _merged_policy(found.category_policies.get(category), change)
+                for category, change in (category_policies or {}).items()
+            }
+            check_policies(by_category)
+            if changes or merged or by_category:
                 write_thresholds(connection, found.id, merged)
+                write_policies(connection, found.id, by_category)
                 connection.execute(
                     update(hash_lists)
                     .where(hash_lists.c.id == found.id)
@@ -300,117 +309,11 @@ class Store:
                         row.disabled_until,
                     )
 
-    def lookup(self, signal: str, values: Sequence[bytes]) -> list[EntryHit]:
-        """Active entries of enabled lists holding any of ``values`` exactly."""
-        return self.lookup_many([(signal, value) for value in set(values)])
-
-    def lookup_many(self, pairs: Sequence[tuple[str, bytes]]) -> list[EntryHit]:
-        """Active entries of enabled lists holding any (signal, value) pair.
-
-        One ``signal = ? AND value IN (...)`` per signal, in slices small enough
-        for SQLite's expression depth and parameter limits: a query per slice.
-        """
-        by_signal: dict[str, list[bytes]] = {}
-        for signal, value in pairs:
-            by_signal.setdefault(signal, []).append(value)
-        hits: list[EntryHit] = []
-        for signal, values in by_signal.items():
-            unique = list(dict.fromkeys(values))
-            for start in range(0, len(unique), _LOOKUP_SLICE):
-                chunk = unique[start : start + _LOOKUP_SLICE]
-                hits += self._hits(and_(entries.c.signal == signal, entries.c.value.in_(chunk)))
-        return hits
-
-    def entries_by_id(self, ids: Sequence[int]) -> list[EntryHit]:
-        """Active entries of enabled lists among ``ids`` (index candidates)."""
-        if not ids:
-            return []
-        return self._hits(entries.c.id.in_([int(i) for i in set(ids)]))
-
-    def video_frames(self, entry_ids: Sequence[int]) -> dict[int, list[FrameHash]]:
-        """The frames of these video entries, in frame order."""
-        found: dict[int, list[FrameHash]] = {int(i): [] for i in entry_ids}
-        with self.engine.connect() as connection:
-            for start in range(0, len(found), _LOOKUP_SLICE):
-                chunk = list(found)[start : start + _LOOKUP_SLICE]
-                for row in connection.execute(
-                    select(entry_frames)
-                    .where(entry_frames.c.entry_id.in_(chunk))
-                    .order_by(entry_frames.c.entry_id, entry_frames.c.number)
-                ):
-                    found[row.entry_id].append(
-                        FrameHash(row.number, row.quality, bytes(row.pdq), row.timestamp)
-                    )
-        return found
-
-    def changed_codes(self, signal: str, after_revision: int) -> Iterator[list[tuple[int, bytes]]]:
-        """Batches of (entry id, binary code) written after a revision: the signal's values,
-        or for a video signal its entries' usable frames (each under its entry's id)."""
-        query = (
-            select(entries.c.id, entries.c.value).where(entries.c.signal == signal)
-            if SIGNAL_TYPES[signal].index is not IndexKind.FRAME_BAG
-            else select(entries.c.id, entry_frames.c.pdq)
-            .join(entry_frames, entry_frames.c.entry_id == entries.c.id)
-            .where(entry_frames.c.quality >= FRAME_QUALITY)
-        )
-        with self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=50_000).execute(
-                query.where(entries.c.revision > after_revision).order_by(entries.c.id)
-            )
-            for partition in result.partitions():
-                yield [(row[0], bytes(row[1])) for row in partition]
-
     def identity(self) -> tuple[str, int]:
         with self.engine.connect() as connection:
             return store_identity(connection)
 
     # -- helpers -------------------------------------------------------------
-
-    def _hits(self, condition) -> list[EntryHit]:
-        query = (
-            select(
-                entries.c.id,
-                entries.c.signal,
-                entries.c.value,
-                entries.c.category,
-                hash_lists.c.name,
-                hash_lists.c.kind,
-                hash_lists.c.scheme,
-                hash_lists.c.action,
-                hash_lists.c.vpdq_query_percent,
-                hash_lists.c.vpdq_compared_percent,
-                list_thresholds.c.threshold,
-                list_thresholds.c.review_threshold,
-            )
-            .join(hash_lists, hash_lists.c.id == entries.c.list_id)
-            .outerjoin(
-                list_thresholds,
-                and_(
-                    list_thresholds.c.list_id == entries.c.list_id,
-                    list_thresholds.c.signal == entries.c.signal,
-                ),
-            )
-            .where(condition, hash_lists.c.enabled.is_(True), _active_entry())
-            .order_by(entries.c.id)
-        )
-        with self.engine.connect() as connection:
-            return [
-                EntryHit(
-                    entry_id=row.id,
-                    list_name=row.name,
-                    list_kind=ListKind(row.kind),
-                    scheme=Scheme(row.scheme),
-                    signal=row.signal,
-                    value=bytes(row.value),
-                    category=row.category,
-                    action=effective_action(ListKind(row.kind), _own_action(row)),
-                    threshold=row.threshold,
-                    review_threshold=row.review_threshold,
-                    vpdq_query_percent=row.vpdq_query_percent,
-                    vpdq_compared_percent=row.vpdq_compared_percent,
-                )
-                for row in connection.execute(query)
-            ]
 
     def import_target(
         self, connection: Connection, name: str, spec: ListSpec, report: ImportReport
@@ -431,7 +334,11 @@ class Store:
         row = connection.execute(select(hash_lists).where(hash_lists.c.name == name)).first()
         if row is None:
             return None
-        return _to_list(row, read_thresholds(connection, [row.id]).get(row.id, {}))
+        return _to_list(
+            row,
+            read_thresholds(connection, [row.id]).get(row.id, {}),
+            read_policies(connection, [row.id]).get(row.id, {}),
+        )
 
     def _require_list(self, connection: Connection, name: str) -> HashList:
         found = self.find_list_in(connection, name)
@@ -468,7 +375,9 @@ def _forget_connections(store_ref: weakref.ref) -> None:
         store.engine.dispose(close=False)
 
 
-def _to_list(row, thresholds: Mapping[str, Thresholds]) -> HashList:
+def _to_list(
+    row, thresholds: Mapping[str, Thresholds], policies: Mapping[str, CategoryPolicy]
+) -> HashList:
     return HashList(
         id=row.id,
         name=row.name,
@@ -480,14 +389,21 @@ def _to_list(row, thresholds: Mapping[str, Thresholds]) -> HashList:
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         revision=row.revision,
-        action=_own_action(row),
+        action=own_action(row),
         source_sha256=row.source_sha256,
         imported_by=row.imported_by,
         vpdq_query_percent=row.vpdq_query_percent,
         vpdq_compared_percent=row.vpdq_compared_percent,
         thresholds=thresholds,
+        category_policies=policies,
     )
 
 
-def _own_action(row) -> Action | None:
-    return Action(row.action) if row.action else None
+def _merged_policy(current: CategoryPolicy | None, change: CategoryPolicy) -> CategoryPolicy:
+    current = current or CategoryPolicy()
+    return CategoryPolicy(
+        change.action if change.action is not None else current.action,
+        change.review_threshold
+        if change.review_threshold is not None
+        else current.review_threshold,
+    )

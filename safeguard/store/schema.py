@@ -74,6 +74,17 @@ list_thresholds = Table(
     Column("review_threshold", Integer, nullable=True),
 )
 
+# A list's action (and PDQ review band) per category; a category not named here takes
+# the list's own (see store.category_policies). Uncategorised entries: category "".
+list_category_policies = Table(
+    "list_category_policies",
+    metadata,
+    Column("list_id", Integer, ForeignKey("hash_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(16), primary_key=True),
+    Column("action", String(16), nullable=True),  # an action, "none", or null: the list's
+    Column("review_threshold", Integer, nullable=True),
+)
+
 entries = Table(
     "entries",
     metadata,
