@@ -26,7 +26,8 @@ AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 900):
+def chromium(width: int = 1280, height: int = 900, *extra: str):
+    """Debian's Chromium, headless, through chromedriver; ``extra``: more switches."""
     missing = [tool for tool in ("chromium", "chromedriver") if shutil.which(tool) is None]
     if missing:
         if IN_CI:
@@ -43,6 +44,7 @@ def chromium(width: int = 1280, height: int = 900):
         f"--window-size={width},{height}",
         "--disable-background-networking",
         "--disable-component-update",
+        *extra,
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -72,20 +74,20 @@ def _axe() -> str:
 
 
 def network_log(browser) -> list[dict]:
-    """Every request the page sent, with its body, from Chromium's DevTools log."""
-    sent = []
+    """Every request the page sent, with its body, from Chromium's DevTools log; a request
+    the browser blocked before sending it (by the page's content security policy) is not
+    one that left."""
+    sent, blocked = {}, set()
     for entry in browser.get_log("performance"):
         message = json.loads(entry["message"])["message"]
+        params = message["params"]
         if message["method"] == "Network.requestWillBeSent":
-            request = message["params"]["request"]
-            sent.append(
-                {
-                    "url": request["url"],
-                    "method": request["method"],
-                    "body": request.get("postData", ""),
-                }
-            )
-    return sent
+            request = params["request"]
+            sent[params["requestId"]] = {"url": request["url"], "method": request["method"],
+                                         "body": request.get("postData", "")}  # fmt: skip
+        elif message["method"] == "Network.loadingFailed" and params.get("blockedReason"):
+            blocked.add(params["requestId"])
+    return [request for key, request in sent.items() if key not in blocked]
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
 from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
-from safeguard.service import list_entries, metrics, self_reports
+from safeguard.service import docs, list_entries, metrics, self_reports
 from safeguard.service.auth import Authenticator, Caller, KeyGate, require
 from safeguard.service.decisions import (
     DecisionDesk,
@@ -141,6 +141,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             store.close()
 
     app = FastAPI(
+        docs_url=None,  # served by service.docs, from local assets
+        redoc_url=None,
         title="Safeguard match service",
         version=__version__,  # the package's: a client can tell which release answers
         description="Check uploads and hashes against graded lists of known abuse imagery. "
@@ -152,7 +154,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.webhooks = webhook_store
     authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
     app.state.authenticator = authenticator
-    documents = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    docs.install(app)
+    documents = (app.openapi_url, docs.DOCS_URL, docs.REDOC_URL)
     public = {"/v1/health", "/v1/health/ready", "/report", *filter(None, documents)}
     # Outermost last: metrics see everything, the gate refuses a keyless request before
     # the size limit or any parser reads its body.
@@ -162,7 +165,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         authenticator=authenticator,
         recorder=recorder,
         public=public,
-        public_prefixes=self_reports.PUBLIC_PREFIXES,
+        public_prefixes=(*self_reports.PUBLIC_PREFIXES, f"{docs.DOCS_ASSETS}/"),
     )
     app.add_middleware(metrics.RequestMetrics)
     if settings.self_report_origins:  # the page hosted elsewhere calls the API across origins
