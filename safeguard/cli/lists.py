@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli import list_entries, list_import
+from safeguard.cli import list_entries, list_follow, list_import
 from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.cli.list_import import (
     ACTION_OPTION,
@@ -80,6 +80,7 @@ def _category_policies(
 
 app.command("import")(list_import.import_command)
 app.command("show")(list_entries.show_command)
+app.command("follow")(list_follow.follow_command)
 
 
 @app.command("ls")

@@ -23,6 +23,7 @@ from safeguard.service.models import (
 from safeguard.store import ImportRejected, ImportReport, ListSpec, NewEntry, Scheme, Store
 from safeguard.store.editions import Prune, apply_edition
 from safeguard.store.entry_search import find_entries
+from safeguard.store.feeds import MAX_PAGE, START, Cursor, changes_since
 from safeguard.store.keys import Scope
 
 
@@ -112,6 +113,29 @@ def install(app: FastAPI, store: Store, index: HammingIndex) -> None:
             return _rejected(rejected)
         index.refresh()
         return {**report.summary(), "bad": bad_entries(report)}
+
+    @app.get(
+        "/v1/lists/{name}/changes",
+        tags=["lists"],
+        summary="What changed in a list after a position: for another Safeguard to follow",
+        responses=problems(*KEYED, 404, 422),
+    )
+    def list_changes(
+        name: ListName,
+        since: Annotated[str, Query(max_length=64)] = START,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
+        _caller: Caller = Depends(require(Scope.LISTS_READ)),
+    ):
+        target = store.get_list(name)
+        changes, cursor, more = changes_since(store, target.id, Cursor.parse(since), limit)
+        return {
+            "list": name,
+            "kind": target.kind.value,
+            "scheme": target.scheme.value,
+            "changes": changes,
+            "cursor": str(cursor),
+            "more": more,
+        }
 
     @app.get(
         "/v1/lists/{name}/entries",

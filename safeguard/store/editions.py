@@ -37,7 +37,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    delete,
     exists,
     func,
     insert,
@@ -51,6 +50,7 @@ from safeguard.signals import VPDQ
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter
 from safeguard.store.database import next_revision
+from safeguard.store.feeds import remove_entries
 from safeguard.store.list_types import MAX_REPORTED_BAD, ImportRejected, ImportReport, ListSpec
 from safeguard.store.lists import Store
 from safeguard.store.schema import entries, hash_lists
@@ -256,7 +256,7 @@ def _compare(
         ~exists().where(staging.c.signal == entries.c.signal, staging.c.value == entries.c.value),
     )
     if prune is Prune.REMOVE:
-        report.removed = connection.execute(delete(entries).where(absent)).rowcount
+        report.removed = remove_entries(connection, list_id, absent, revision)
     elif prune is Prune.DISABLE:
         report.disabled = connection.execute(
             update(entries)

@@ -108,6 +108,29 @@ entries = Table(
     Index("ix_entries_revision", "revision"),
 )
 
+# Entries removed from a list (an edition's prune, a withdrawn self-report), kept so a
+# list's change feed can tell a follower to remove them too.
+entry_removals = Table(
+    "entry_removals",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("list_id", Integer, ForeignKey("hash_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("signal", String(16), nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Index("ix_entry_removals_list_revision", "list_id", "revision"),
+)
+
+# A local list kept in step with a list on another Safeguard: where, and how far it has got.
+list_follows = Table(
+    "list_follows",
+    metadata,
+    Column("list_id", Integer, ForeignKey("hash_lists.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_url", Text, nullable=False),
+    Column("cursor", String(100), nullable=False),
+    Column("followed_at", DateTime(timezone=True), nullable=False),
+)
+
 # The frames of a video entry (vPDQ), one row each; the entry's value is the SHA-256
 # of its frames (so a video's frames are stored once a list, and a value stays small
 # enough for the unique index). Frames of quality >= 50 go into the frame index.

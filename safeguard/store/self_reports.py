@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import product
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, func, select, update
 
 from safeguard.signals import PDQ
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter
 from safeguard.store.database import next_revision
+from safeguard.store.feeds import remove_entries
 from safeguard.store.list_types import ListExists, ListSpec
 from safeguard.store.lists import Store
 from safeguard.store.schema import entries, hash_lists, self_report_hashes, self_reports
@@ -243,7 +244,7 @@ class SelfReports:
                 entries.c.list_id == list_id, entries.c.signal == signal, entries.c.value == value
             )
             if other is None:
-                if connection.execute(delete(entries).where(this_entry)).rowcount:
+                if remove_entries(connection, list_id, this_entry, revision):
                     approximate = name == self.list_names[True]
                     removed.append(ReportedHash(signal, bytes(value), approximate=approximate))
             else:

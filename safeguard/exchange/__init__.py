@@ -1,0 +1,1 @@
+"""Lists exchanged between Safeguard instances: following another's list feed."""

@@ -1,0 +1,48 @@
+"""List change feeds: removed entries kept as tombstones, and followed lists' positions.
+
+Revision ID: 0012
+Revises: 0011
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "entry_removals",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        sa.Column(
+            "list_id",
+            sa.Integer,
+            sa.ForeignKey("hash_lists.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("signal", sa.String(16), nullable=False),
+        sa.Column("value", sa.LargeBinary, nullable=False),
+        sa.Column("revision", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_entry_removals_list_revision", "entry_removals", ["list_id", "revision"])
+    op.create_table(
+        "list_follows",
+        sa.Column(
+            "list_id",
+            sa.Integer,
+            sa.ForeignKey("hash_lists.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("source_url", sa.Text, nullable=False),
+        sa.Column("cursor", sa.String(100), nullable=False),
+        sa.Column("followed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("list_follows")
+    op.drop_index("ix_entry_removals_list_revision", "entry_removals")
+    op.drop_table("entry_removals")
