@@ -88,3 +88,31 @@ def revoke_command(
     )
     for gone in revoked:
         typer.echo(f"revoked key {gone.key_id} ({gone.name})")
+
+
+signing = typer.Typer(
+    help="Ed25519 keys that sign list exports and feed pages.", no_args_is_help=True
+)
+app.add_typer(signing, name="signing")
+
+
+@signing.command("create")
+def signing_create_command(
+    name: str = typer.Option(..., "--name", help="What to call the key."), db: str = DB_OPTION
+) -> None:
+    """A new signing key; prints its public key for partners (the newest key signs)."""
+    from safeguard.store.signing import Signer
+
+    store = open_store(db)
+    public = Signer(store.engine).create(name, audit=cli_audit("signing_key.create", lambda d: d))
+    typer.echo(public)
+    typer.echo("give this public key to partners: they verify with --verify", err=True)
+
+
+@signing.command("ls")
+def signing_ls_command(db: str = DB_OPTION) -> None:
+    """Signing keys, oldest first (the last one signs)."""
+    from safeguard.store.signing import Signer
+
+    for name, public, created in Signer(open_store(db).engine).listed():
+        typer.echo(f"{name}\t{public}\t{created.isoformat(timespec='seconds')}")

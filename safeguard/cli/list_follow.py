@@ -23,6 +23,12 @@ def follow_command(
         None, "--every", min=1, help="Keep following, looking again every this many seconds."
     ),
     page_size: int = typer.Option(1000, "--page-size", min=1, max=5000),
+    verify: str = typer.Option(
+        None,
+        "--verify",
+        help="ed25519:KEY: refuse any page that key did not sign.",
+        metavar="PUBLIC_KEY",
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Apply every change the other list has made since the last run (resumable, idempotent)."""
@@ -34,7 +40,7 @@ def follow_command(
     store = open_store(db)
     while True:
         done = follow_once(
-            store, url, list_name, key, page_size=page_size,
+            store, url, list_name, key, page_size=page_size, verify_with=verify,
             audit=cli_audit("list.follow", lambda detail: detail),
         )  # fmt: skip
         typer.echo(

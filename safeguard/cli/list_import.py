@@ -5,6 +5,7 @@ a new edition of the list (``--update``); and the matching options import shares
 from __future__ import annotations
 
 import hashlib
+import json
 from enum import StrEnum
 from pathlib import Path
 
@@ -131,6 +132,12 @@ def import_command(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows; report the bad."
     ),
+    verify: str = typer.Option(
+        None,
+        "--verify",
+        help="ed25519:KEY: import only if FILE.sig is that key's signature of the file.",
+        metavar="PUBLIC_KEY",
+    ),
     update: bool = typer.Option(
         False,
         "--update",
@@ -152,6 +159,8 @@ def import_command(
     fmt = detect_format(file) if file_format is ImportFormat.AUTO else file_format.value
     if file.is_dir() and fmt != "vpdq":
         raise UsageError(f"{file} is a folder: only vPDQ lists come as a folder of files")
+    if verify is not None:
+        verified_file(file, verify)
     is_nsrl = fmt == "nsrl"
     kind_said = kind is not None
     declared = csv_lists.declared_list(file) if fmt == "csv" else None
@@ -298,3 +307,32 @@ def _print_bad(report: ImportReport) -> None:
         typer.echo(f"  bad record {bad}", err=True)
     if report.bad_count > _SHOWN_BAD:
         typer.echo(f"  ... and {report.bad_count - _SHOWN_BAD:,} more bad records", err=True)
+
+
+def signature_file(store, exported: Path) -> None:
+    """Write ``FILE.sig``: the store's newest signing key and its signature of the file."""
+    from safeguard.store.signing import Signer
+
+    signed = Signer(store.engine).sign(exported.read_bytes())
+    if signed is None:
+        raise UsageError("this store has no signing key: safeguard keys signing create --name N")
+    public, signature = signed
+    record = {"public_key": public, "signature": signature, "sha256": _sha256(exported)}
+    exported.with_name(exported.name + ".sig").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def verified_file(file: Path, public: str) -> None:
+    """Refuse ``file`` unless ``FILE.sig`` beside it is ``public``'s signature of it."""
+    from safeguard.store.signing import verify
+
+    if file.is_dir():
+        raise UsageError("--verify checks one signed file (a csv or vics export)")
+    sig = file.with_name(file.name + ".sig")
+    if not sig.exists():
+        raise UsageError(f"--verify: no signature beside the file ({sig.name})")
+    try:
+        record = json.loads(sig.read_text())
+        signature = record["signature"]
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"{sig.name} is not a Safeguard signature file") from None
+    verify(public, signature, file.read_bytes())

@@ -19,6 +19,7 @@ from safeguard.cli.list_import import (
     REVIEW_THRESHOLD_OPTION,
     SIGNAL_THRESHOLD_OPTION,
     option_thresholds,
+    signature_file,
 )
 from safeguard.errors import UsageError
 from safeguard.formats.lists import (
@@ -137,11 +138,16 @@ def export_command(
     name: str = typer.Argument(...),
     file_format: ExportFormat = typer.Option(..., "--format"),
     output: Path = typer.Option(..., "-o", "--output", help="A file (for vpdq: a folder)."),
+    sign: bool = typer.Option(
+        False, "--sign", help="Also write FILE.sig, the store's Ed25519 signature of the file."
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Write a list as VICS 2.0, CSV or vPDQ files (re-importing gives the same entries)."""
     store = open_store(db)
     hash_list = store.get_list(name)
+    if sign and file_format is ExportFormat.VPDQ:
+        raise UsageError("--sign signs one file: export as csv or vics to sign it")
     if file_format is ExportFormat.VICS and hash_list.scheme is not Scheme.VICS:
         raise UsageError(
             f"{name!r} uses the {hash_list.scheme} scheme; VICS carries Project VIC codes only "
@@ -163,6 +169,8 @@ def export_command(
             else {}
         )
         count = WRITERS[file_format.value](store.iter_entries(hash_list.id), handle, **about)
+    if sign:
+        signature_file(store, output)
     unit = "media records" if file_format is ExportFormat.VICS else "entries"
     typer.echo(f"wrote {count:,} {unit} of {name!r} to {output}")
 

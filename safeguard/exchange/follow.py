@@ -17,6 +17,7 @@ from safeguard.formats.lists.common import ReadOptions, make_entry, parse_timest
 from safeguard.store import ListKind, ListSpec, NewEntry, Scheme, Store
 from safeguard.store.audit import Audit
 from safeguard.store.feeds import START, Cursor, apply_changes, follow_position
+from safeguard.store.signing import SIGNATURE_HEADER, verify
 from safeguard.vocabulary.entries import BadRecord
 
 
@@ -43,6 +44,7 @@ def follow_once(
     key: str,
     *,
     page_size: int = 1000,
+    verify_with: str | None = None,
     audit: Audit = None,
     client: httpx.Client | None = None,
 ) -> FollowRound:
@@ -55,7 +57,7 @@ def follow_once(
     done = FollowRound(cursor=str(cursor))
     with client or httpx.Client(timeout=60) as http:
         while True:
-            page = _page(http, url, key, cursor, page_size)
+            page = _page(http, url, key, cursor, page_size, verify_with)
             scheme = Scheme(page["scheme"])
             spec = ListSpec(kind=ListKind(page["kind"]), scheme=scheme, importer="follow")
             changes = [_change(change, scheme) for change in page["changes"]]
@@ -71,7 +73,9 @@ def follow_once(
                 return done
 
 
-def _page(http: httpx.Client, url: str, key: str, cursor: Cursor, size: int) -> dict:
+def _page(
+    http: httpx.Client, url: str, key: str, cursor: Cursor, size: int, verify_with: str | None
+) -> dict:
     try:
         answer = http.get(
             f"{url}/changes",
@@ -87,6 +91,15 @@ def _page(http: httpx.Client, url: str, key: str, cursor: Cursor, size: int) -> 
             else answer.text[:200]
         )
         raise UsageError(f"{url} answered {answer.status_code}: {detail}")
+    if verify_with is not None:  # before anything of the page is believed
+        signed = answer.headers.get(SIGNATURE_HEADER, "")
+        public, _, signature = signed.partition(";")
+        if public != verify_with:
+            raise UsageError(
+                f"the page from {url} is not signed by {verify_with}"
+                + (f" (signed by {public})" if public else " (not signed)")
+            )
+        verify(public, signature, answer.content)
     return answer.json()
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from safeguard.formats.lists.common import ReadOptions, make_entry
 from safeguard.index.hamming import HammingIndex
@@ -25,6 +26,7 @@ from safeguard.store.editions import Prune, apply_edition
 from safeguard.store.entry_search import find_entries
 from safeguard.store.feeds import MAX_PAGE, START, Cursor, changes_since
 from safeguard.store.keys import Scope
+from safeguard.store.signing import SIGNATURE_HEADER, Signer
 
 
 def entry_rows(entries: list[EntryIn], scheme: Scheme) -> list[NewEntry]:
@@ -59,6 +61,8 @@ _REJECTED = {422: {"model": EntriesRejected, "description": "Bad entries; nothin
 
 
 def install(app: FastAPI, store: Store, index: HammingIndex) -> None:
+    signer = Signer(store.engine)
+
     @app.post(
         "/v1/lists/{name}/entries",
         tags=["lists"],
@@ -128,14 +132,20 @@ def install(app: FastAPI, store: Store, index: HammingIndex) -> None:
     ):
         target = store.get_list(name)
         changes, cursor, more = changes_since(store, target.id, Cursor.parse(since), limit)
-        return {
-            "list": name,
-            "kind": target.kind.value,
-            "scheme": target.scheme.value,
-            "changes": changes,
-            "cursor": str(cursor),
-            "more": more,
-        }
+        body = json.dumps(
+            {
+                "list": name,
+                "kind": target.kind.value,
+                "scheme": target.scheme.value,
+                "changes": changes,
+                "cursor": str(cursor),
+                "more": more,
+            },
+            separators=(",", ":"),
+        ).encode()
+        signed = signer.sign(body)  # with the store's newest key, if it has one
+        headers = {SIGNATURE_HEADER: ";".join(signed)} if signed else {}
+        return Response(body, media_type="application/json", headers=headers)
 
     @app.get(
         "/v1/lists/{name}/entries",

@@ -131,6 +131,17 @@ list_follows = Table(
     Column("followed_at", DateTime(timezone=True), nullable=False),
 )
 
+# Ed25519 keys this store signs exports and feed pages with; the newest active one signs.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("public_key", String(64), nullable=False),  # "ed25519:" + base64 of 32 bytes
+    Column("private_key", LargeBinary, nullable=False),  # the 32-byte seed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # The frames of a video entry (vPDQ), one row each; the entry's value is the SHA-256
 # of its frames (so a video's frames are stored once a list, and a value stays small
 # enough for the unique index). Frames of quality >= 50 go into the frame index.

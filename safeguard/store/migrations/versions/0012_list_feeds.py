@@ -1,4 +1,5 @@
-"""List change feeds: removed entries kept as tombstones, and followed lists' positions.
+"""List change feeds: removed entries kept as tombstones, followed lists' positions, and
+the Ed25519 keys exports and feed pages are signed with.
 
 Revision ID: 0012
 Revises: 0011
@@ -41,8 +42,18 @@ def upgrade() -> None:
         sa.Column("followed_at", sa.DateTime(timezone=True), nullable=False),
     )
 
+    op.create_table(
+        "signing_keys",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False, unique=True),
+        sa.Column("public_key", sa.String(64), nullable=False),
+        sa.Column("private_key", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("signing_keys")
     op.drop_table("list_follows")
     op.drop_index("ix_entry_removals_list_revision", "entry_removals")
     op.drop_table("entry_removals")
