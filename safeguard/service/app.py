@@ -28,7 +28,7 @@ from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
 from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
-from safeguard.service import docs, list_entries, metrics, self_reports
+from safeguard.service import console, docs, list_entries, metrics, self_reports
 from safeguard.service.auth import Authenticator, Caller, KeyGate, require
 from safeguard.service.decisions import (
     DecisionDesk,
@@ -156,7 +156,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.authenticator = authenticator
     docs.install(app)
     documents = (app.openapi_url, docs.DOCS_URL, docs.REDOC_URL)
-    public = {"/v1/health", "/v1/health/ready", "/report", *filter(None, documents)}
+    public = {"/v1/health", "/v1/health/ready", "/report", console.PREFIX, *filter(None, documents)}
     # Outermost last: metrics see everything, the gate refuses a keyless request before
     # the size limit or any parser reads its body.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -165,7 +165,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         authenticator=authenticator,
         recorder=recorder,
         public=public,
-        public_prefixes=(*self_reports.PUBLIC_PREFIXES, f"{docs.DOCS_ASSETS}/"),
+        # The console's pages check their own sessions (opened with an admin key).
+        public_prefixes=(
+            *self_reports.PUBLIC_PREFIXES,
+            f"{docs.DOCS_ASSETS}/",
+            f"{console.PREFIX}/",
+        ),
     )
     app.add_middleware(metrics.RequestMetrics)
     if settings.self_report_origins:  # the page hosted elsewhere calls the API across origins
@@ -176,6 +181,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             allow_headers=["Content-Type"],
         )
 
+    console.install(app, store, desk, secure_cookie=settings.tls_in_front)
     store_id, _ = store.identity()
     self_reports.install(
         app,

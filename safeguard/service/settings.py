@@ -98,6 +98,10 @@ class ServiceSettings:
             filter(None, os.environ.get("SAFEGUARD_SELF_REPORT_ORIGINS", "").split(","))
         )
     )
+    # TLS is terminated in front of the service: the console's cookie is sent only over it.
+    tls_in_front: bool = field(
+        default_factory=lambda: os.environ.get("SAFEGUARD_TLS_IN_FRONT") == "1"
+    )
     max_hashes: int = 1000
     # Entries per POST /v1/lists/{name}/entries request.
     max_entries: int = 10_000

@@ -162,6 +162,17 @@ class AuditLog:
                     row.hash,
                 )
 
+    def latest(self, limit: int, events: Sequence[str] | None = None) -> list[AuditRecord]:
+        """The newest ``limit`` records (of these events, if named), newest first."""
+        query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+        if events:
+            query = query.where(audit_log.c.event.in_(list(events)))
+        with self.engine.connect() as connection:
+            return [
+                AuditRecord(r.seq, r.at, r.actor, r.origin, r.event, r.detail, r.prev_hash, r.hash)
+                for r in connection.execute(query)
+            ]
+
     def verify(self) -> Verification:
         """Walk the chain from the start; name the first record that does not hold."""
         expected_seq, prev, checked = 1, GENESIS, 0

@@ -142,6 +142,17 @@ signing_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Operator console sessions: the SHA-256 of the cookie, the admin key it was opened with,
+# the form token changes must carry, and when it lapses (30 minutes after the last page).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
 # The frames of a video entry (vPDQ), one row each; the entry's value is the SHA-256
 # of its frames (so a video's frames are stored once a list, and a value stays small
 # enough for the unique index). Frames of quality >= 50 go into the frame index.

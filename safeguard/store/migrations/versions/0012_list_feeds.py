@@ -1,5 +1,5 @@
-"""List change feeds: removed entries kept as tombstones, followed lists' positions, and
-the Ed25519 keys exports and feed pages are signed with.
+"""List change feeds: removed entries kept as tombstones, followed lists' positions, the
+Ed25519 keys exports and feed pages are signed with, and operator console sessions.
 
 Revision ID: 0012
 Revises: 0011
@@ -51,8 +51,17 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
 
+    op.create_table(
+        "console_sessions",
+        sa.Column("token_sha256", sa.String(64), primary_key=True),
+        sa.Column("key_id", sa.String(32), nullable=False),
+        sa.Column("csrf", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("console_sessions")
     op.drop_table("signing_keys")
     op.drop_table("list_follows")
     op.drop_index("ix_entry_removals_list_revision", "entry_removals")
