@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 from safeguard.store import ListSpec, NewEntry, Scheme, Store
@@ -93,18 +94,31 @@ def test_a_list_followed_from_another_safeguard(tmp_path):
         again = run_cli(*follow)  # nothing new: nothing applied twice
         assert "0 added or changed, 0 removed in 1 page(s)" in again.stdout
 
-        # Following every second: an edit on the source arrives within the interval.
+        # Following every second, with the follower's store served too: an edit on the
+        # source is matchable on the second instance within the interval.
+        match_key = run_cli("keys", "create", "--name", "platform", "--scope", "match",
+                            "--db", follower_db).stdout.strip()  # fmt: skip
         command = [sys.executable, "-m", "safeguard", *follow, "--every", "1"]
         background = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            extra = tmp_path / "extra.csv"
-            extra.write_text(f"md5,category\n{_md5(9999).hex()},1\n")
-            run_cli("lists", "import", str(extra), "--list", "national", "--scheme", "vics",
-                    "--db", source_db)  # fmt: skip
-            started = time.monotonic()
-            wait_for(lambda: _md5(9999).hex() in {r[1] for r in _state(follower_db, "mirror")},
-                     timeout=30)  # fmt: skip
-            assert time.monotonic() - started < 10
+            with serving(follower_db) as second:
+
+                def matched_on_second() -> bool:
+                    answer = httpx.post(
+                        f"{second}/v1/match/hashes",
+                        headers={"Authorization": f"Bearer {match_key}"},
+                        json={"hashes": [{"signal": "md5", "value": _md5(9999).hex()}]},
+                    )
+                    return answer.json()["results"][0]["action"] == "block"
+
+                assert not matched_on_second()
+                extra = tmp_path / "extra.csv"
+                extra.write_text(f"md5,category\n{_md5(9999).hex()},1\n")
+                run_cli("lists", "import", str(extra), "--list", "national", "--scheme", "vics",
+                        "--db", source_db)  # fmt: skip
+                started = time.monotonic()
+                wait_for(matched_on_second, timeout=30)
+                assert time.monotonic() - started < 10
         finally:
             background.terminate()
             background.wait(timeout=30)
