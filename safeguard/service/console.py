@@ -79,7 +79,7 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
             raise HTTPException(403, "the form is stale: reload the page")
         return found, form
 
-    def shown(request: Request, title: str, body: str, found: ConsoleSession) -> HTMLResponse:
+    def shown(title: str, body: str, found: ConsoleSession) -> HTMLResponse:
         return _html(ui.page(title, body, who=found.key.name, csrf=found.csrf))
 
     def caller(request: Request, found: ConsoleSession) -> Caller:
@@ -152,7 +152,7 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
             "source (by)",
             "last change",
         )
-        return shown(request, "Lists", ui.table(headings, rows), found)
+        return shown("Lists", ui.table(headings, rows), found)
 
     @app.get(f"{PREFIX}/lists/{{name}}", include_in_schema=False)
     def entries_page(request: Request, name: str, hash: str = "", category: str = ""):
@@ -187,12 +187,12 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
             )
             + more
         )
-        return shown(request, f"Entries of {name}", body, found)
+        return shown(f"Entries of {name}", body, found)
 
     @app.get(f"{PREFIX}/match", include_in_schema=False)
     def match_page(request: Request) -> HTMLResponse:
         found = current(request)
-        return shown(request, "Match tester", _match_form(found.csrf), found)
+        return shown("Match tester", _match_form(found.csrf), found)
 
     @app.post(f"{PREFIX}/match", include_in_schema=False)
     async def match_test(request: Request) -> HTMLResponse:
@@ -221,19 +221,17 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
                 f" for {ui.cell(upload.filename)}</p>"
                 + ui.table(("action", "list", "signal", "distance", "category"), rows)
             )
-        return shown(request, "Match tester", result + _match_form(found.csrf), found)
+        return shown("Match tester", result + _match_form(found.csrf), found)
 
     @app.get(f"{PREFIX}/decisions", include_in_schema=False)
     def decisions_page(request: Request) -> HTMLResponse:
         found = current(request)
-        return shown(
-            request, "Recent decisions", _records(audit.latest(100, ["match.decision"])), found
-        )
+        return shown("Recent decisions", _records(audit.latest(100, ["match.decision"])), found)
 
     @app.get(f"{PREFIX}/keys", include_in_schema=False)
     def keys_page(request: Request) -> HTMLResponse:
         found = current(request)
-        return shown(request, "Keys", _keys_body(keys, found.csrf), found)
+        return shown("Keys", _keys_body(keys, found.csrf), found)
 
     @app.post(f"{PREFIX}/keys", include_in_schema=False)
     async def create_key(request: Request) -> HTMLResponse:
@@ -250,7 +248,7 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
             f'<p class="token">The new key for {ui.cell(made.name)}, shown this once: '
             f'<code id="token">{ui.cell(token)}</code></p>'
         )
-        return shown(request, "Keys", shown_once + _keys_body(keys, found.csrf), found)
+        return shown("Keys", shown_once + _keys_body(keys, found.csrf), found)
 
     @app.post(f"{PREFIX}/keys/revoke", include_in_schema=False)
     async def revoke_key(request: Request) -> Response:
@@ -277,14 +275,14 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
                 ui.cell(d.attempts),
                 f'<span class="bad">{ui.cell(d.last_error)}</span>',
             )
-            for d in webhooks.deliveries()[-200:]
+            for d in webhooks.deliveries()[-200:]  # the newest 200
         ]
         body = (
             ui.table(("id", "url"), hooks)
             + "<h2>Deliveries</h2>"
             + ui.table(("id", "webhook", "event", "status", "attempts", "last error"), deliveries)
         )
-        return shown(request, "Webhooks", body, found)
+        return shown("Webhooks", body, found)
 
     @app.get(f"{PREFIX}/audit", include_in_schema=False)
     def audit_page(request: Request) -> HTMLResponse:
@@ -297,7 +295,7 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
             else f'<p class="bad" id="chain">Chain broken at record {check.broken_at}: '
             f"{ui.cell(check.reason)}</p>"
         )
-        return shown(request, "Audit log", state + _records(audit.latest(200)), found)
+        return shown("Audit log", state + _records(audit.latest(200)), found)
 
 
 def _match_form(csrf: str) -> str:
