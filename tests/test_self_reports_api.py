@@ -224,3 +224,16 @@ def test_an_approximate_hash_is_held_to_a_tighter_distance(service):
     assert _match(service, "pdq", _flipped(approximate["pdq"], 25)) == "review"
     service.call("DELETE", f"/v1/self-reports/{answer['receipt']}", None)
     assert _match(service, "pdq", _flipped(approximate["pdq"], 25)) == "none"
+
+
+def test_addresses_are_remembered_only_for_their_window():
+    import time
+
+    from safeguard.service.self_reports import Window
+
+    window = Window(limit=2, seconds=0.2)
+    assert [window.allow("192.0.2.1") for _ in range(3)] == [True, True, False]
+    time.sleep(0.25)
+    assert window.allow("192.0.2.9")  # another sender, after the first one's window
+    assert "192.0.2.1" not in window._seen  # nothing about the first kept any longer
+    assert window.allow("192.0.2.1")

@@ -110,15 +110,22 @@ class Window:
     def allow(self, address: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            for known in [a for a, times in self._seen.items() if now - times[-1] > self.seconds]:
-                del self._seen[known]  # forget addresses as soon as their window passes
-            times = self._seen.setdefault(address, deque())
+            # Addresses are kept in order of their last event (moved to the end on each), so
+            # those whose window has passed are at the front: forgotten in amortised O(1).
+            while self._seen:
+                oldest = next(iter(self._seen))
+                if now - self._seen[oldest][-1] <= self.seconds:
+                    break
+                del self._seen[oldest]
+            times = self._seen.pop(address, deque())
             while times and now - times[0] > self.seconds:
                 times.popleft()
-            if len(times) >= self.limit:
-                return False
-            times.append(now)
-            return True
+            allowed = len(times) < self.limit
+            if allowed:
+                times.append(now)
+            if times:
+                self._seen[address] = times
+            return allowed
 
 
 class Puzzles:
@@ -155,8 +162,8 @@ class Puzzles:
             return "proof of work not solved"
         with self._lock:
             now = time.time()
-            for old in [c for c, at in self._used.items() if now - at > CHALLENGE_SECONDS]:
-                del self._used[old]
+            while self._used and now - next(iter(self._used.values())) > CHALLENGE_SECONDS:
+                del self._used[next(iter(self._used))]  # the oldest first: insertion order
             if challenge in self._used:
                 return "challenge already used"
             self._used[challenge] = now
