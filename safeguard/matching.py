@@ -37,7 +37,9 @@ from safeguard.signals.extract import FileHashes
 from safeguard.signals.vpdq import match_percents, usable_hashes
 from safeguard.store import Action, EntryHit, ListKind, Scheme, Store
 
-Query = Sequence[tuple[str, bytes]]  # one item's (signal, value) pairs
+# One item's (signal, value) pairs; a pair may carry a third element, the name of the
+# normalised view it was hashed from ("trim", "band": see media.geometry).
+Query = Sequence[tuple[str, bytes] | tuple[str, bytes, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +53,19 @@ class Match:
     kind: ListKind
     action: Action | None = None  # the list's: None for known-good lists
     in_review_band: bool = False  # near, not close enough to be a match
+    via: str | None = None  # found only through a view of the query ("query:trim")
+    action_chosen: bool = False  # the list (or the category) names its action itself
 
     @property
     def decision(self) -> Action | None:
-        """What this hit asks a platform to do."""
-        return Action.REVIEW if self.in_review_band else self.action
+        """What this hit asks a platform to do: a hit found only through a view of the
+        query goes to a person unless its list chose its action itself."""
+        if self.in_review_band or (self.via and self.action and not self.action_chosen):
+            return Action.REVIEW
+        return self.action
 
     def to_json(self) -> dict:
-        return {
+        shown = {
             "list": self.list,
             "entry": self.entry,
             "signal": self.signal,
@@ -66,6 +73,9 @@ class Match:
             "category": self.category,
             "scheme": self.scheme.value,
         }
+        if self.via:
+            shown["via"] = self.via
+        return shown
 
 
 @dataclass(slots=True)
@@ -153,16 +163,16 @@ class Matcher:
         """For each query, the hits of its pairs, each signal served by its kind of index."""
         results = [MatchResult() for _ in queries]
         exact: dict[tuple[str, bytes], list[int]] = {}
-        near: list[tuple[int, str, list[bytes]]] = []
+        near: list[tuple[int, str, list[tuple[bytes, str | None]]]] = []
         bags: list[tuple[int, str, bytes]] = []
         for position, query in enumerate(queries):
-            variants: dict[str, list[bytes]] = {}
-            for signal, value in query:
+            variants: dict[str, list[tuple[bytes, str | None]]] = {}
+            for signal, value, *view in query:
                 kind = SIGNAL_TYPES[signal].index
                 if kind is IndexKind.EXACT:
                     exact.setdefault((signal, value), []).append(position)
                 elif kind is IndexKind.HAMMING:
-                    variants.setdefault(signal, []).append(value)
+                    variants.setdefault(signal, []).append((value, view[0] if view else None))
                 else:
                     bags.append((position, signal, value))
             near += [(position, signal, values) for signal, values in variants.items()]
@@ -185,16 +195,22 @@ class Matcher:
             if bag.is_match(*match_percents(hit.vpdq_query_percent, hit.vpdq_compared_percent)):
                 self._add(result, hit, 100 - int(bag.query_percent))
 
-    def _add_near(self, result: MatchResult, signal: str, values: Sequence[bytes]) -> None:
+    def _add_near(
+        self, result: MatchResult, signal: str, values: Sequence[tuple[bytes, str | None]]
+    ) -> None:
         signal_type = SIGNAL_TYPES[signal]
-        candidates = self.index(signal).search(values, self.radius(signal))
+        candidates = self.index(signal).search([v for v, _ in values], self.radius(signal))
         for hit in self.store.entries_by_id(list(candidates)):
             # Measured again on the stored value: the store, not the index, is the truth.
-            distance = min(signal_type.distance(hit.value, value) for value in values)
+            # At equal distance the earliest value wins: the query itself before its views.
+            distance, _, via = min(
+                (signal_type.distance(hit.value, value), position, view)
+                for position, (value, view) in enumerate(values)
+            )
             if distance <= self._threshold(hit):
-                self._add(result, hit, distance)
+                self._add(result, hit, distance, via=via)
             elif self.review_band and distance <= (hit.review_threshold or -1):
-                self._add(result, hit, distance, in_review_band=True)
+                self._add(result, hit, distance, in_review_band=True, via=via)
 
     @staticmethod
     def _threshold(hit: EntryHit) -> int:
@@ -205,7 +221,13 @@ class Matcher:
         )
 
     def _add(
-        self, result: MatchResult, hit: EntryHit, distance: int, *, in_review_band: bool = False
+        self,
+        result: MatchResult,
+        hit: EntryHit,
+        distance: int,
+        *,
+        in_review_band: bool = False,
+        via: str | None = None,
     ) -> None:
         if self.only_lists is not None and hit.list_name not in self.only_lists:
             return
@@ -220,6 +242,8 @@ class Matcher:
                 kind=hit.list_kind,
                 action=hit.action,
                 in_review_band=in_review_band,
+                via=f"query:{via}" if via else None,
+                action_chosen=hit.action_chosen,
             )
         )
 
@@ -233,4 +257,5 @@ def file_query(hashes: FileHashes, dihedral: bool = False) -> list[tuple[str, by
             continue
         variants = found.dihedral.values() if dihedral and found.dihedral else (found.value,)
         query += [(name, value) for value in variants]
+    query += [(PDQ.name, value, view) for view, value in hashes.views.items()]
     return query

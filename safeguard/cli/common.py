@@ -68,6 +68,15 @@ def cli_event(event: str, detail: dict) -> AuditEvent:
     return AuditEvent(actor, origin, event, detail)
 
 
+VARIANTS_OPTION = typer.Option(
+    "none",
+    "--variants",
+    help="Also match normalised views of each picture (query: borders, letterbox and caption "
+    "bands cut away; such a match is labelled and goes to review unless its list says "
+    "otherwise) \\[default: none].",
+)
+
+
 def cli_audit(event: str, detail: dict | Callable[[Any], dict]):
     """The ``audit=`` of a store change made from the command line: chained with the change."""
     return lambda result: cli_event(event, detail(result) if callable(detail) else detail)

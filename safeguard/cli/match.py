@@ -9,19 +9,21 @@ import typer
 
 from safeguard.cli.common import (
     DB_OPTION,
+    VARIANTS_OPTION,
     WORKERS_OPTION,
     found_paths,
     open_store,
     warn_without_alert_lists,
 )
 from safeguard.cli.hash_files import hash_with_progress
-from safeguard.media.options import PdqMode
+from safeguard.media.options import PdqMode, Variants
 
 
 def match_command(
     paths: list[str] = typer.Argument(..., help="Files or directories to match."),
     lists: list[str] = typer.Option(None, "--list", help="Match only these lists (repeatable)."),
     dihedral: bool = typer.Option(False, "--dihedral", help="Also match rotated/flipped copies."),
+    variants: Variants = VARIANTS_OPTION,
     recursive: bool = typer.Option(False, "--recursive", "-r"),
     pdq_mode: PdqMode = typer.Option(PdqMode.FAST, "--pdq-mode"),
     seconds_per_hash: float = typer.Option(
@@ -45,7 +47,10 @@ def match_command(
     # Decoding video costs; it is done only when some list could match what it gives.
     videos = store.holds_signal("vpdq")
     options = HashOptions(
-        pdq_mode=pdq_mode, dihedral=dihedral, seconds_per_hash=seconds_per_hash if videos else None
+        pdq_mode=pdq_mode,
+        dihedral=dihedral,
+        seconds_per_hash=seconds_per_hash if videos else None,
+        query_views=variants is Variants.QUERY,
     )
     out = sys.stdout  # bound before any progress bar is drawn, which must never capture it
     for hashes in hash_with_progress(found, options, workers, "matching"):

@@ -12,6 +12,7 @@ import typer
 
 from safeguard.cli.common import (
     DB_OPTION,
+    VARIANTS_OPTION,
     WORKERS_OPTION,
     audit_from_cli,
     cli_audit,
@@ -19,7 +20,7 @@ from safeguard.cli.common import (
     warn_without_alert_lists,
 )
 from safeguard.cli.progress import progress_bar, stderr_is_terminal
-from safeguard.media.options import PdqMode
+from safeguard.media.options import PdqMode, Variants
 from safeguard.store import Store
 from safeguard.store.cases import COMPLETE, RUNNING, Cases, Exhibit, other_settings
 
@@ -45,6 +46,7 @@ def scan_command(
     case: str = typer.Option(..., "--case"),
     exhibit: str = typer.Option(..., "--exhibit"),
     pdq_mode: PdqMode = typer.Option(PdqMode.FAST, "--pdq-mode"),
+    variants: Variants = VARIANTS_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the exhibit summary as JSON."),
     max_archive_members: int = typer.Option(
         None,
@@ -79,7 +81,9 @@ def scan_command(
     )  # fmt: skip
     before = cases.exhibits(case, exhibit)
     budgets = {"archive_members": max_archive_members, "archive_bytes": max_archive_bytes}
-    options = ScanOptions(pdq_mode=pdq_mode, **{k: v for k, v in budgets.items() if v})
+    options = ScanOptions(
+        pdq_mode=pdq_mode, variants=variants, **{k: v for k, v in budgets.items() if v}
+    )
     if before and (before[0].options, before[0].source) != (
         options.to_json(),
         str(source.resolve()),

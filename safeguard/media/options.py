@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class Variants(StrEnum):
+    """Which extra views of a picture are matched besides the picture itself."""
+
+    NONE = "none"
+    QUERY = "query"  # normalised views of the query: borders and bands cut away
+
+
 class PdqMode(StrEnum):
     EXACT = "exact"  # decode at full resolution: bit-identical to the reference hasher
     FAST = "fast"  # JPEG DCT-domain downscaled decode: a few bits from exact, several times faster

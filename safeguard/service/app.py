@@ -119,7 +119,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         on_enqueued=sender.wake,
     )
     desk = DecisionDesk(
-        matcher, recorder, upload_options(settings.max_upload_pixels, settings.max_video_seconds)
+        matcher,
+        recorder,
+        upload_options(settings.max_upload_pixels, settings.max_video_seconds, settings.variants),
     )
     # Decodes at once per worker: more only queue for the same cores, and each
     # holds a full-size bitmap (about 18 MB for a 6 MP photo) while it runs.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from safeguard.errors import UsageError
 from safeguard.formats.hash_records import to_record
 from safeguard.matching import Match, Matcher
-from safeguard.media.options import DecodeLimits, PdqMode
+from safeguard.media.options import DecodeLimits, PdqMode, Variants
 from safeguard.service import metrics
 from safeguard.service.auth import Caller
 from safeguard.service.recorder import Recorder
@@ -29,14 +29,18 @@ NO_ACTION = "none"
 PendingHit = tuple[AuditEvent, dict]  # an audit event and its webhook payload
 
 
-def upload_options(max_pixels: int, max_video_seconds: float) -> HashOptions:
-    """How uploads are hashed: fast PDQ with its dihedral variants, and videos' vPDQ at a
-    frame a second, under decode caps (pixels; a video's length)."""
+def upload_options(
+    max_pixels: int, max_video_seconds: float, variants: Variants = Variants.NONE
+) -> HashOptions:
+    """How uploads are hashed: fast PDQ with its dihedral variants (and normalised views,
+    if asked for), and videos' vPDQ at a frame a second, under decode caps (pixels; a
+    video's length)."""
     return HashOptions(
         pdq_mode=PdqMode.FAST,
         dihedral=True,
         limits=DecodeLimits(max_decoded_pixels=max_pixels, max_video_seconds=max_video_seconds),
         seconds_per_hash=1.0,
+        query_views=variants is Variants.QUERY,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from safeguard.media.options import Variants
+
 
 def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
@@ -101,6 +103,10 @@ class ServiceSettings:
     # TLS is terminated in front of the service: the console's cookie is sent only over it.
     tls_in_front: bool = field(
         default_factory=lambda: os.environ.get("SAFEGUARD_TLS_IN_FRONT") == "1"
+    )
+    # Normalised views of uploaded pictures matched too (query) or not (none).
+    variants: Variants = field(
+        default_factory=lambda: Variants(os.environ.get("SAFEGUARD_VARIANTS", "none"))
     )
     max_hashes: int = 1000
     # Entries per POST /v1/lists/{name}/entries request.

@@ -24,9 +24,9 @@ from safeguard.errors import (
     UnsupportedMediaError,
 )
 from safeguard.media.camera_raw import embedded_preview
-from safeguard.media.images import DecodeLimits, PdqMode, decode_raster
+from safeguard.media.images import DecodeLimits, PdqMode, Raster, decode_raster
 from safeguard.media.thumbnails import ContactSheet, review_thumbnail
-from safeguard.signals import CRYPTOGRAPHIC, RASTER, VPDQ, PerceptualHash
+from safeguard.signals import CRYPTOGRAPHIC, PDQ, RASTER, VPDQ, PerceptualHash
 from safeguard.sources.files import change_while_read, open_evidence
 from safeguard.vocabulary.content import (
     JPEG,
@@ -50,6 +50,9 @@ class HashOptions:
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     in_memory_max: int = 256 << 20  # images up to this size are read once and decoded from memory
     thumbnail: bool = False  # also make a blurred greyscale review thumbnail
+    # Also hash normalised views of each picture (borders and bands cut away: see
+    # media.geometry), to match padded, letterboxed and captioned copies.
+    query_views: bool = False
     # vPDQ of videos, one frame hashed per this many seconds (0: every frame); None: not
     # hashed (videos then get their cryptographic hashes only).
     seconds_per_hash: float | None = None
@@ -62,6 +65,7 @@ class FileHashes:
     media_type: MediaType | None = None
     values: dict[str, bytes] = field(default_factory=dict)  # every signal's value, by name
     perceptual: dict[str, PerceptualHash] = field(default_factory=dict)  # a picture's, in full
+    views: dict[str, bytes] = field(default_factory=dict)  # PDQ of normalised views, by name
     video: VideoInfo | None = None  # what decoding a video found (rate, frames, codec)
     width: int | None = None
     height: int | None = None
@@ -175,6 +179,13 @@ def _hash_image(
         found = signal.hash_raster(raster, dihedral=options.dihedral)
         result.perceptual[signal.name] = found
         result.values[signal.name] = found.value
+    if options.query_views:
+        from safeguard.media.geometry import views
+
+        for name, pixels in views(raster.pixels).items():
+            seen = PDQ.hash_raster(Raster(pixels, raster.width, raster.height))
+            if not seen.low_quality:  # a view too flat to match is no view
+                result.views[name] = seen.value
     result.error = "; ".join(notes) or None
     if options.thumbnail:
         result.thumbnail = review_thumbnail(raster)

@@ -28,6 +28,7 @@ class MatchRecord:
     distance: int
     category: str | None
     scheme: str
+    via: str | None = None  # found only through a view of the picture ("query:trim")
 
 
 @dataclass(slots=True)
@@ -62,7 +63,9 @@ class ItemRecord:
         """Every signal's value worth matching, by name: the columns' and the others', less
         a perceptual hash below its signal's quality floor (a flat picture's collides)."""
         columns = {name: getattr(self, name) for name in COLUMN_SIGNALS}
-        found = {name: v for name, v in columns.items() if v is not None} | self.values
+        found = {name: v for name, v in columns.items() if v is not None} | {
+            name: v for name, v in self.values.items() if not name.startswith(VIEW_PREFIX)
+        }
         return {
             name: value
             for name, value in found.items()
@@ -70,12 +73,22 @@ class ItemRecord:
             or (self._quality(name) or 0) >= signal.min_quality
         }
 
+    def views(self) -> dict[str, bytes]:
+        """The PDQ hashes of the picture's normalised views, by view name."""
+        return {
+            name.removeprefix(VIEW_PREFIX): v
+            for name, v in self.values.items()
+            if name.startswith(VIEW_PREFIX)
+        }
+
     def _quality(self, signal: str) -> int | None:
         return self.pdq_quality if signal == "pdq" else self.qualities.get(signal)
 
 
-# The signals every item has a column for; any other is a row of item_values.
+# The signals every item has a column for; any other is a row of item_values, as are the
+# PDQ hashes of a picture's normalised views (``view:trim``: see media.geometry).
 COLUMN_SIGNALS = ("md5", "sha1", "sha256", "pdq")
+VIEW_PREFIX = "view:"
 
 
 _ITEM_COLUMNS = (
@@ -254,7 +267,7 @@ class ExhibitItems:
                 matches.setdefault(row.item_id, []).append(
                     MatchRecord(
                         row.entry_id, row.list_name, row.list_kind, row.signal,
-                        row.distance, row.category, row.scheme,
+                        row.distance, row.category, row.scheme, row.via,
                     )
                 )  # fmt: skip
             values: dict[int, dict[str, bytes]] = {}
@@ -297,4 +310,5 @@ def _match_row(item_id: int, match: MatchRecord) -> dict:
         "distance": match.distance,
         "category": match.category,
         "scheme": match.scheme,
+        "via": match.via,
     }

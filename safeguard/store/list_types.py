@@ -87,6 +87,7 @@ class EntryHit:
     category: str | None
     action: Action | None = None  # effective: None only for known-good lists
     threshold: int | None = None  # the list's own for the entry's signal (None: default)
+    action_chosen: bool = False  # the list or the entry's category names its action itself
     review_threshold: int | None = None  # the list's for the entry's signal
     vpdq_query_percent: float | None = None
     vpdq_compared_percent: float | None = None

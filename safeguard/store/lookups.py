@@ -153,6 +153,7 @@ class EntryLookups:
                         row.category_action,
                     ),
                     threshold=row.threshold,
+                    action_chosen=row.action is not None or row.category_action is not None,
                     review_threshold=row.category_review
                     if row.category_review is not None
                     else row.review_threshold,

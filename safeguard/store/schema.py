@@ -246,6 +246,7 @@ item_matches = Table(
     Column("distance", Integer, nullable=False),
     Column("category", String(16), nullable=True),
     Column("scheme", String(16), nullable=False),
+    Column("via", String(32), nullable=True),  # a view of the picture that matched, if one did
     Index("ix_item_matches_item", "item_id"),
 )
 

@@ -84,6 +84,7 @@ def schedule_rows(exhibit: str, record: ItemRecord) -> list[dict]:
                 "distance": match.distance,
                 "match": "exact" if is_exact(match.signal) else "perceptual",
                 "pertinent": key != NON_PERTINENT,
+                **({"via": match.via} if match.via else {}),
             }
         )
     return rows

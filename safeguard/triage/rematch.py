@@ -67,6 +67,7 @@ def _query(record: ItemRecord) -> list[tuple[str, bytes]]:
         query.append((name, value))
         if name == PDQ.name:
             query += [(name, variant) for variant in _chunks(record.pdq_dihedral or b"")]
+    query += [(PDQ.name, value, view) for view, value in record.views().items()]
     return query
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher, MatchResult
 from safeguard.media.images import PdqMode
+from safeguard.media.options import Variants
 from safeguard.parallel import default_workers, ordered_map
 from safeguard.signals import DIHEDRAL_NAMES
 from safeguard.signals.extract import FileHashes, HashOptions, hash_content
@@ -41,7 +42,13 @@ from safeguard.sources.exhibit import Exhibit, open_exhibit
 from safeguard.sources.files import change_while_read
 from safeguard.sources.nested import expand_containers
 from safeguard.store.cases import COMPLETE, Cases, list_snapshot
-from safeguard.store.items import COLUMN_SIGNALS, ExhibitItems, ItemRecord, MatchRecord
+from safeguard.store.items import (
+    COLUMN_SIGNALS,
+    VIEW_PREFIX,
+    ExhibitItems,
+    ItemRecord,
+    MatchRecord,
+)
 from safeguard.store.lists import Store
 from safeguard.vocabulary.content import EMPTY
 
@@ -58,6 +65,7 @@ class ScanOptions:
     archive_members: int = EXHIBIT_MEMBERS  # across all the exhibit's archives
     archive_bytes: int = EXHIBIT_BYTES
     seconds_per_hash: float = 1.0  # vPDQ of videos: a frame hashed per this many seconds
+    variants: Variants = Variants.NONE
 
     def to_json(self) -> dict:
         chosen = {"pdq_mode": self.pdq_mode.value, "archive_depth": self.archive_depth}
@@ -69,6 +77,8 @@ class ScanOptions:
             chosen["archive_bytes"] = self.archive_bytes
         if self.seconds_per_hash != 1.0:
             chosen["seconds_per_hash"] = self.seconds_per_hash
+        if self.variants is not Variants.NONE:
+            chosen["variants"] = self.variants.value
         return chosen
 
     @classmethod
@@ -79,6 +89,7 @@ class ScanOptions:
             archive_members=chosen.get("archive_members", EXHIBIT_MEMBERS),
             archive_bytes=chosen.get("archive_bytes", EXHIBIT_BYTES),
             seconds_per_hash=chosen.get("seconds_per_hash", 1.0),
+            variants=Variants(chosen.get("variants", Variants.NONE.value)),
         )
 
     def archive_limits(self) -> ArchiveLimits:
@@ -147,6 +158,7 @@ def scan_exhibit(
         dihedral=True,
         thumbnail=True,
         seconds_per_hash=options.seconds_per_hash,
+        query_views=options.variants is Variants.QUERY,
     )
     recent = _RecentContent()
     spend = ExhibitSpend()
@@ -354,6 +366,8 @@ def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
             record.pdq_dihedral = b"".join(hashes.pdq.dihedral[n] for n in DIHEDRAL_NAMES[1:])
     record.width, record.height = hashes.width, hashes.height
     record.values = {n: v for n, v in hashes.values.items() if n not in COLUMN_SIGNALS}
+    # Kept so that the exhibit can be matched again, views included, without a re-read.
+    record.values.update((f"{VIEW_PREFIX}{name}", v) for name, v in hashes.views.items())
     record.qualities = {
         n: hashes.perceptual[n].quality for n in record.values if n in hashes.perceptual
     }
@@ -366,6 +380,8 @@ def _fill(record: ItemRecord, hashes: FileHashes, result) -> None:
 
 def match_records(result: MatchResult) -> list[MatchRecord]:
     return [
-        MatchRecord(m.entry, m.list, m.kind.value, m.signal, m.distance, m.category, m.scheme.value)
+        MatchRecord(
+            m.entry, m.list, m.kind.value, m.signal, m.distance, m.category, m.scheme.value, m.via
+        )
         for m in (*result.alerts, *result.known_good)
     ]

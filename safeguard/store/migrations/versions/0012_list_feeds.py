@@ -1,5 +1,6 @@
 """List change feeds: removed entries kept as tombstones, followed lists' positions, the
-Ed25519 keys exports and feed pages are signed with, and operator console sessions.
+Ed25519 keys exports and feed pages are signed with, operator console sessions, and the
+view of a picture an item's match was found through.
 
 Revision ID: 0012
 Revises: 0011
@@ -59,8 +60,11 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
 
+    op.add_column("item_matches", sa.Column("via", sa.String(32), nullable=True))
+
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE item_matches DROP COLUMN via")
     op.drop_table("console_sessions")
     op.drop_table("signing_keys")
     op.drop_table("list_follows")

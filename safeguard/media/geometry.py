@@ -1,0 +1,106 @@
+"""Normalised views of a query picture, for matching copies that were padded,
+letterboxed, shown on a phone screen or given a caption band.
+
+PDQ catches almost no geometric change (about 1 % of scale or 2 % of shift: see
+``../shared/notes/geometry-variants.md``), but the commonest edits add something flat
+around the picture. Cutting that away again gives a view close to the original, which
+is hashed and looked up beside the query's own hash: no pixels of the known picture
+are needed, so it works against hash-only partner lists too.
+
+* ``trim``: uniform borders (rows or columns whose pixels nearly all lie close to the
+  border colour), from all four sides, twice;
+* ``band``: flat bands at the top and bottom that may hold text (a caption, a meme's
+  words, a phone's status bar), then any uniform borders left.
+
+A view is made only when it cuts a real margin and keeps most of the picture. Lines are
+examined from the edge inwards and the scan stops at the first that is not margin, so
+the work follows the margin's size, on pixels already squashed to at most 512 x 512.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_BORDER_TOLERANCE = 20  # of a channel value, from the border colour
+_BORDER_SHARE = 0.97  # of a line's pixels that must be border-coloured
+_BAND_TOLERANCE = 28
+_BAND_LINE_SHARE = 0.5  # a band line may hold text: half its pixels in the band colour
+_BAND_EDGE_SHARE = 0.9  # a band ends at its last nearly uniform line
+_MIN_KEPT = 0.3  # of each side: a view never keeps less
+_MIN_BAND = 0.03  # of the height: a thinner band is not worth a view
+
+
+def views(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The normalised views of ``pixels`` (rows, cols[, 3]) that apply, by name."""
+    found: dict[str, np.ndarray] = {}
+    trimmed = _trim(pixels)
+    if trimmed is not None:
+        found["trim"] = trimmed
+    # A band that holds text survives the trim (its lines are not uniform): look for it
+    # in what the trim left.
+    banded = _bands(trimmed if trimmed is not None else pixels)
+    if banded is not None:
+        rest = _trim(banded)
+        found["band"] = rest if rest is not None else banded
+    return found
+
+
+def _share_near(line: np.ndarray, colour: np.ndarray, tolerance: int) -> float:
+    difference = np.abs(line.astype(np.int16) - colour)
+    if difference.ndim == 2:  # RGB: a pixel is as far as its farthest channel
+        difference = difference.max(axis=1)
+    return float(np.count_nonzero(difference <= tolerance)) / len(difference)
+
+
+def _depth(lines: np.ndarray, tolerance: int, share: float, limit: int) -> int:
+    """How many lines from the edge (lines[0]) are near the edge's colour, up to ``limit``."""
+    colour = np.median(lines[0], axis=0).astype(np.int16)
+    depth = 0
+    while depth < limit and _share_near(lines[depth], colour, tolerance) >= share:
+        depth += 1
+    return depth
+
+
+def _trim(pixels: np.ndarray) -> np.ndarray | None:
+    current, changed = pixels, False
+    for _ in range(2):  # a second pass catches a border inside a border
+        rows, cols = current.shape[:2]
+        row_limit, col_limit = int(rows * (1 - _MIN_KEPT)), int(cols * (1 - _MIN_KEPT))
+        columns = current.swapaxes(0, 1)
+        top = _depth(current, _BORDER_TOLERANCE, _BORDER_SHARE, row_limit)
+        bottom = _depth(current[::-1], _BORDER_TOLERANCE, _BORDER_SHARE, row_limit)
+        left = _depth(columns, _BORDER_TOLERANCE, _BORDER_SHARE, col_limit)
+        right = _depth(columns[::-1], _BORDER_TOLERANCE, _BORDER_SHARE, col_limit)
+        if not (top or bottom or left or right):
+            break
+        if rows - top - bottom < _MIN_KEPT * rows or cols - left - right < _MIN_KEPT * cols:
+            break  # nearly all of it flat: not a picture in a margin
+        current = current[top : rows - bottom, left : cols - right]
+        changed = True
+    return current if changed else None
+
+
+def _band_depth(lines: np.ndarray, limit: int) -> int:
+    """The depth of a band at this edge: lines mostly in its colour (text allowed), ending
+    at the last nearly uniform one; 0 when there is none worth cutting."""
+    colour = np.median(lines[0], axis=0).astype(np.int16)
+    depth = end = 0
+    while depth < limit:
+        share = _share_near(lines[depth], colour, _BAND_TOLERANCE)
+        if share < _BAND_LINE_SHARE:
+            break
+        depth += 1
+        if share >= _BAND_EDGE_SHARE:
+            end = depth
+    return end
+
+
+def _bands(pixels: np.ndarray) -> np.ndarray | None:
+    """The picture without flat bands, which may hold text, at its top and bottom."""
+    rows = pixels.shape[0]
+    limit = int(rows * (1 - _MIN_KEPT))
+    top, bottom = _band_depth(pixels, limit), _band_depth(pixels[::-1], limit)
+    top, bottom = (cut if cut >= _MIN_BAND * rows else 0 for cut in (top, bottom))
+    if not (top or bottom) or rows - top - bottom < _MIN_KEPT * rows:
+        return None
+    return pixels[top : rows - bottom]
