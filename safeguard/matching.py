@@ -202,14 +202,12 @@ class Matcher:
         candidates = self.index(signal).search([v for v, _ in values], self.radius(signal))
         for hit in self.store.entries_by_id(list(candidates)):
             # Measured again on the stored value: the store, not the index, is the truth.
-            # At equal distance the earliest value wins: the query itself before its views.
-            distance, _, via = min(
-                (signal_type.distance(hit.value, value), position, view)
-                for position, (value, view) in enumerate(values)
-            )
+            scored = [(signal_type.distance(hit.value, value), view) for value, view in values]
+            distance, via = _nearest(scored, self._threshold(hit))
             if distance <= self._threshold(hit):
                 self._add(result, hit, distance, via=via)
             elif self.review_band and distance <= (hit.review_threshold or -1):
+                distance, via = _nearest(scored, hit.review_threshold or -1)
                 self._add(result, hit, distance, in_review_band=True, via=via)
 
     @staticmethod
@@ -246,6 +244,16 @@ class Matcher:
                 action_chosen=hit.action_chosen,
             )
         )
+
+
+def _nearest(scored: list[tuple[int, str | None]], limit: int) -> tuple[int, str | None]:
+    """The distance a hit is reported at, and the view it came through: the query's own
+    value whenever that is within ``limit`` (a view only adds what the picture misses,
+    and a match through a view alone is treated more cautiously), else the nearest."""
+    own = [distance for distance, view in scored if view is None]
+    if own and min(own) <= limit:
+        return min(own), None
+    return min(scored, key=lambda pair: (pair[0], pair[1] is not None))
 
 
 def file_query(hashes: FileHashes, dihedral: bool = False) -> list[tuple[str, bytes]]:

@@ -96,3 +96,25 @@ def test_the_service_sends_a_match_through_a_view_to_review(tmp_path, store_url,
         store.set_policy("graded", action=Action.BLOCK)  # unless the list chose its action
         assert upload()["action"] == "block"
     store.close()
+
+
+def _flipped(value: bytes, bits: int) -> bytes:
+    return (int.from_bytes(value, "big") ^ ((1 << bits) - 1)).to_bytes(32, "big")
+
+
+def test_a_view_only_decides_when_the_picture_itself_does_not_match(store):
+    from safeguard.matching import Matcher
+    from safeguard.store import Action, ListSpec, NewEntry
+
+    target = bytes(range(32))
+    store.import_entries("graded", [NewEntry("pdq", target, "A", record=1)], spec=ListSpec())
+    matcher = Matcher(store)
+    (own,) = matcher.match_hashes(
+        [("pdq", _flipped(target, 20)), ("pdq", _flipped(target, 5), "trim")]
+    ).alerts
+    assert (own.distance, own.via, own.decision) == (20, None, Action.BLOCK)
+    (viewed,) = matcher.match_hashes(
+        [("pdq", _flipped(target, 60)), ("pdq", _flipped(target, 5), "trim")]
+    ).alerts
+    assert (viewed.distance, viewed.via, viewed.decision) == (5, "query:trim", Action.REVIEW)
+    assert viewed.to_json()["via"] == "query:trim" and "via" not in own.to_json()
