@@ -202,7 +202,13 @@ class Matcher:
         candidates = self.index(signal).search([v for v, _ in values], self.radius(signal))
         for hit in self.store.entries_by_id(list(candidates)):
             # Measured again on the stored value: the store, not the index, is the truth.
-            scored = [(signal_type.distance(hit.value, value), view) for value, view in values]
+            scored = [
+                (signal_type.distance(hit.value, value), view)
+                for value, view in values
+                if view is None or not hit.views_refused
+            ]
+            if not scored:
+                continue
             distance, via = _nearest(scored, self._threshold(hit))
             if distance <= self._threshold(hit):
                 self._add(result, hit, distance, via=via)

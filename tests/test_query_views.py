@@ -55,6 +55,13 @@ def test_a_padded_copy_matches_through_its_trimmed_view(tmp_path):
     assert jsonl(run_cli("match", copy, "--db", db).stdout)[0]["matches"] == []
     (hit,) = jsonl(run_cli("match", copy, "--variants", "query", "--db", db).stdout)[0]["matches"]
     assert hit["via"] == "query:trim" and hit["distance"] <= 31
+    refused = json.loads(run_cli("lists", "policy", "graded", "--variants", "none",
+                                 "--db", db).stdout)  # fmt: skip
+    assert refused["variants"] == "none"
+    assert (
+        jsonl(run_cli("match", copy, "--variants", "query", "--db", db).stdout)[0]["matches"] == []
+    )
+    run_cli("lists", "policy", "graded", "--variants", "query", "--db", db)
 
     run_cli("scan", str(exhibit), "--case", "C", "--exhibit", "E", "--variants", "query",
             "--db", db)  # fmt: skip
@@ -118,3 +125,12 @@ def test_a_view_only_decides_when_the_picture_itself_does_not_match(store):
     ).alerts
     assert (viewed.distance, viewed.via, viewed.decision) == (5, "query:trim", Action.REVIEW)
     assert viewed.to_json()["via"] == "query:trim" and "via" not in own.to_json()
+    store.set_policy("graded", views=False)  # a list that takes no match through a view
+    assert (
+        Matcher(store)
+        .match_hashes([("pdq", _flipped(target, 60)), ("pdq", _flipped(target, 5), "trim")])
+        .alerts
+        == []
+    )
+    (still,) = Matcher(store).match_hashes([("pdq", _flipped(target, 20))]).alerts
+    assert still.via is None  # the picture itself still matches

@@ -26,6 +26,7 @@ from safeguard.formats.lists import (
     WRITERS,
     vpdq_files,
 )
+from safeguard.media.options import Variants
 from safeguard.store import (
     Action,
     ListKind,
@@ -54,6 +55,7 @@ def _policy(name: str, changed) -> dict:
         "vpdq_percents": list(changed.vpdq_percents),
         "thresholds": changed.thresholds_json(),
         "category_policies": changed.category_policies_json(),
+        "variants": "none" if changed.views_refused else "query",
     }
 
 
@@ -106,6 +108,7 @@ def ls_command(
                 "vpdq_percents": list(hash_list.vpdq_percents),
                 "thresholds": hash_list.thresholds_json(),
                 "category_policies": hash_list.category_policies_json(),
+                "variants": "none" if hash_list.views_refused else "query",
                 "entries": counts.get(hash_list.id, {}),
                 "updated_at": hash_list.updated_at.isoformat(),
                 "source_file": hash_list.source_file,
@@ -231,6 +234,12 @@ def policy_command(
         "video's find a partner \\[default: 80 0].",
         metavar="Q C",
     ),
+    variants: Variants = typer.Option(
+        None,
+        "--variants",
+        help="none: matches found only through a view of the query (see match --variants) "
+        "do not count for this list; query: they do \\[default: they do].",
+    ),
     category_actions: list[str] = typer.Option(
         None,
         "--category-action",
@@ -253,6 +262,7 @@ def policy_command(
         name,
         action=action,
         category_policies=_category_policies(scheme, category_actions, category_reviews),
+        views=None if variants is None else variants is Variants.QUERY,
         thresholds=option_thresholds(pdq_threshold, review_threshold, signal_thresholds),
         vpdq_percents=vpdq_percents,
         audit=cli_audit("list.change", lambda changed: _policy(name, changed)),

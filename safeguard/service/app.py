@@ -306,6 +306,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 category: CategoryPolicyIn(**values)
                 for category, values in hash_list.category_policies_json().items()
             },
+            variants="none" if hash_list.views_refused else "query",
             entries=counts.get(hash_list.id, {}),
             updated_at=hash_list.updated_at,
         )
@@ -363,6 +364,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         changed = store.set_policy(
             name,
             action=change.action,
+            views=None if change.variants is None else change.variants == "query",
             category_policies={
                 category_key(scheme, category): CategoryPolicy(p.action, p.review_threshold)
                 for category, p in change.category_policies.items()

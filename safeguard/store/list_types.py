@@ -35,6 +35,7 @@ class HashList:
     imported_by: str | None = None  # who imported that file
     vpdq_query_percent: float | None = None  # None: the vPDQ default (80)
     vpdq_compared_percent: float | None = None  # None: the vPDQ default (0)
+    views_refused: bool = False  # matches through views of a query do not count for it
     thresholds: Mapping[str, Thresholds] = field(default_factory=dict)  # its own, by signal
     category_policies: Mapping[str, CategoryPolicy] = field(default_factory=dict)
 
@@ -88,6 +89,7 @@ class EntryHit:
     action: Action | None = None  # effective: None only for known-good lists
     threshold: int | None = None  # the list's own for the entry's signal (None: default)
     action_chosen: bool = False  # the list or the entry's category names its action itself
+    views_refused: bool = False  # the list takes no match through a view of the query
     review_threshold: int | None = None  # the list's for the entry's signal
     vpdq_query_percent: float | None = None
     vpdq_compared_percent: float | None = None

@@ -181,6 +181,7 @@ class Store(EntryLookups):
         category_policies: Mapping[str, CategoryPolicy] | None = None,  # None fields kept
         enabled: bool | None = None,
         vpdq_percents: tuple[float, float] | None = None,  # of the query's frames, the banked's
+        views: bool | None = None,  # whether matches through views of a query count
         audit: Audit = None,
     ) -> HashList:
         """Change whether and how a list matches; arguments left as None keep their value."""
@@ -191,6 +192,8 @@ class Store(EntryLookups):
                 changes["enabled"] = enabled
             if action is not None:
                 changes["action"] = action.value
+            if views is not None:
+                changes["variants"] = None if views else "none"
             if vpdq_percents is not None:
                 if not all(0 <= percent <= 100 for percent in vpdq_percents):
                     raise UsageError("vPDQ percentages are between 0 and 100")
@@ -394,6 +397,7 @@ def _to_list(
         imported_by=row.imported_by,
         vpdq_query_percent=row.vpdq_query_percent,
         vpdq_compared_percent=row.vpdq_compared_percent,
+        views_refused=row.variants == "none",
         thresholds=thresholds,
         category_policies=policies,
     )

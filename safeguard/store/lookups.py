@@ -112,6 +112,7 @@ class EntryLookups:
                 hash_lists.c.action,
                 hash_lists.c.vpdq_query_percent,
                 hash_lists.c.vpdq_compared_percent,
+                hash_lists.c.variants,
                 list_thresholds.c.threshold,
                 list_thresholds.c.review_threshold,
                 list_category_policies.c.action.label("category_action"),
@@ -159,6 +160,7 @@ class EntryLookups:
                     else row.review_threshold,
                     vpdq_query_percent=row.vpdq_query_percent,
                     vpdq_compared_percent=row.vpdq_compared_percent,
+                    views_refused=row.variants == "none",
                 )
                 for row in connection.execute(query)
             ]

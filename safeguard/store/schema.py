@@ -60,6 +60,9 @@ hash_lists = Table(
     # banked video's) that must find a partner; null: 80 and 0, the reference defaults.
     Column("vpdq_query_percent", Float, nullable=True),
     Column("vpdq_compared_percent", Float, nullable=True),
+    # Whether hits through views of a query count for this list: "none" refuses them;
+    # null follows the command (see matching).
+    Column("variants", String(16), nullable=True),
 )
 
 # A list's own match distances, one row per signal it sets them for (none: the

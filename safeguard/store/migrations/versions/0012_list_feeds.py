@@ -1,6 +1,7 @@
 """List change feeds: removed entries kept as tombstones, followed lists' positions, the
 Ed25519 keys exports and feed pages are signed with, operator console sessions, and the
-view of a picture an item's match was found through.
+view of a picture an item's match was found through, and whether a list takes matches
+through such views.
 
 Revision ID: 0012
 Revises: 0011
@@ -61,9 +62,11 @@ def upgrade() -> None:
     )
 
     op.add_column("item_matches", sa.Column("via", sa.String(32), nullable=True))
+    op.add_column("hash_lists", sa.Column("variants", sa.String(16), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE hash_lists DROP COLUMN variants")
     op.execute("ALTER TABLE item_matches DROP COLUMN via")
     op.drop_table("console_sessions")
     op.drop_table("signing_keys")
