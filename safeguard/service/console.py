@@ -275,7 +275,7 @@ def install(app: FastAPI, store: Store, desk: DecisionDesk, *, secure_cookie: bo
                 ui.cell(d.attempts),
                 f'<span class="bad">{ui.cell(d.last_error)}</span>',
             )
-            for d in webhooks.deliveries()[-200:]  # the newest 200
+            for d in webhooks.deliveries(newest=200)
         ]
         body = (
             ui.table(("id", "url"), hooks)

@@ -170,6 +170,23 @@ class Puzzles:
         return None
 
 
+def _within(window: Window, request: Request) -> None:
+    if not window.allow(client_origin(request)):
+        raise HTTPException(429, "too many requests from here: try again in a few minutes")
+
+
+def _hashes_of(reported: ReportedFile) -> list[ReportedHash]:
+    hashes = [
+        ReportedHash(MD5.name, bytes.fromhex(reported.md5)),
+        ReportedHash(SHA256.name, bytes.fromhex(reported.sha256)),
+    ]
+    if reported.pdq and (reported.pdq_quality or 0) >= PDQ.min_quality:
+        approximate = reported.path != "exact"
+        note = f"PDQ computed in the browser, {'approximate' if approximate else 'exact'} path"
+        hashes.append(ReportedHash(PDQ.name, bytes.fromhex(reported.pdq), note, approximate))
+    return hashes
+
+
 def install(
     app: FastAPI,
     matcher: Matcher,
@@ -216,8 +233,7 @@ def install(
         responses=_documented(429),
     )
     def challenge(request: Request) -> JSONResponse:
-        if not challenges.allow(client_origin(request)):
-            raise HTTPException(429, "too many requests: try again in a few minutes")
+        _within(challenges, request)
         return JSONResponse(puzzles.issue(), headers={"Cache-Control": "no-store"})
 
     @app.post(
@@ -228,28 +244,17 @@ def install(
         responses=_documented(422, 429),
     )
     def submit(report: SelfReportIn, request: Request) -> JSONResponse:
-        if not submissions.allow(client_origin(request)):
-            raise HTTPException(429, "too many reports from here: try again in a few minutes")
+        _within(submissions, request)
         problem = puzzles.check(report.challenge, report.nonce)
         if problem is not None:
             raise HTTPException(422, problem)
-        files, widely_shared = [], 0
-        for reported in report.files:
-            hashes = [
-                ReportedHash(MD5.name, bytes.fromhex(reported.md5)),
-                ReportedHash(SHA256.name, bytes.fromhex(reported.sha256)),
-            ]
-            if reported.pdq and (reported.pdq_quality or 0) >= PDQ.min_quality:
-                note = f"PDQ computed in the browser, {reported.path or 'approximate'} path"
-                approximate = reported.path != "exact"
-                hashes.append(
-                    ReportedHash(PDQ.name, bytes.fromhex(reported.pdq), note, approximate)
-                )
-            known = matcher.match_hashes([(h.signal, h.value) for h in hashes]).known_good
-            if known:
-                widely_shared += 1
-            else:
-                files.append(hashes)
+        reported = [_hashes_of(file) for file in report.files]
+        # One lookup for every file's hashes: those on a known-good list are widely shared.
+        outcomes = matcher.match_many(
+            [[(h.signal, h.value) for h in hashes] for hashes in reported]
+        )
+        files = [hashes for hashes, o in zip(reported, outcomes, strict=True) if not o.known_good]
+        widely_shared = len(reported) - len(files)
         receipt, added = reports.submit(
             files,
             age_band=report.age_band,
@@ -293,8 +298,7 @@ def install(
         responses=_documented(404, 422, 429),
     )
     def status(receipt: Receipt, request: Request) -> JSONResponse:
-        if not challenges.allow(client_origin(request)):  # receipts are not guessed in bulk
-            raise HTTPException(429, "too many requests: try again in a few minutes")
+        _within(challenges, request)  # receipts are not guessed in bulk
         return answer(reports.find(receipt))
 
     @app.delete(
@@ -304,8 +308,7 @@ def install(
         responses=_documented(404, 422, 429),
     )
     def withdraw(receipt: Receipt, request: Request) -> JSONResponse:
-        if not challenges.allow(client_origin(request)):
-            raise HTTPException(429, "too many requests: try again in a few minutes")
+        _within(challenges, request)
         withdrawn = reports.withdraw(
             receipt,
             audit=lambda done: AuditEvent(

@@ -205,11 +205,13 @@ class WebhookStore:
                 )
             )
 
-    def deliveries(self) -> list[DeliveryState]:
+    def deliveries(self, newest: int | None = None) -> list[DeliveryState]:
+        """Every delivery, oldest first (or only the ``newest`` few)."""
+        query = select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc())
+        if newest is not None:
+            query = query.limit(newest)
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(webhook_deliveries).order_by(webhook_deliveries.c.id)
-            ).all()
+            rows = connection.execute(query).all()[::-1]
         return [
             DeliveryState(r.id, r.webhook_id, r.event, r.status, r.attempts, r.last_error)
             for r in rows
