@@ -21,6 +21,14 @@ when >= 80 % of the query's frames have one, and >= 0 % of the banked video's: b
 per list, ``lists policy --vpdq-percents``). Its ``distance`` is 100 less that
 percentage (0: every frame of the query found).
 
+Variants (``--variants query|all``): a query may carry the PDQ of normalised views of
+its picture (borders and bands cut away), and an entry may hold the PDQ of geometric
+variants enrolled with its picture (crops, cuts, small rotations), each found by the
+index as the entry. A hit is measured on the query's own value against the entry's
+first; only when that misses does the nearest variant pair count, labelled ``via``, and
+such a hit goes to review unless its list chose its action. A list may take fewer
+tiers than the command asks (``lists policy --variants``).
+
 For the match service a matcher can also return *review-band* hits: PDQ
 distances above a list's threshold and up to its review threshold, which a
 person should look at. Triage never asks for them.
@@ -53,13 +61,15 @@ class Match:
     kind: ListKind
     action: Action | None = None  # the list's: None for known-good lists
     in_review_band: bool = False  # near, not close enough to be a match
-    via: str | None = None  # found only through a view of the query ("query:trim")
+    # Found only through a variant: a view of the query ("query:trim"), a variant enrolled
+    # with the entry's picture ("enrolled:crop-8%"), or both ("query:band+enrolled:top-10%").
+    via: str | None = None
     action_chosen: bool = False  # the list (or the category) names its action itself
 
     @property
     def decision(self) -> Action | None:
-        """What this hit asks a platform to do: a hit found only through a view of the
-        query goes to a person unless its list chose its action itself."""
+        """What this hit asks a platform to do: a hit found only through a variant goes
+        to a person unless its list chose its action itself."""
         if self.in_review_band or (self.via and self.action and not self.action_chosen):
             return Action.REVIEW
         return self.action
@@ -95,9 +105,12 @@ class Matcher:
         lists: Sequence[str] | None = None,
         *,
         review_band: bool = False,
+        enrolled_variants: bool = False,
     ) -> None:
         self.store = store
         self.review_band = review_band
+        # Whether the variants enrolled with entries' pictures count (--variants all).
+        self.enrolled_variants = enrolled_variants
         # One index per Hamming or frame-bag signal, opened when first needed.
         self._indexes: dict[str, HammingIndex] = {}
         self._indexes[PDQ.name] = pdq_index if pdq_index is not None else HammingIndex(store)
@@ -200,12 +213,17 @@ class Matcher:
     ) -> None:
         signal_type = SIGNAL_TYPES[signal]
         candidates = self.index(signal).search([v for v, _ in values], self.radius(signal))
-        for hit in self.store.entries_by_id(list(candidates)):
-            # Measured again on the stored value: the store, not the index, is the truth.
+        hits = self.store.entries_by_id(list(candidates))
+        wanted = [hit.entry_id for hit in hits if hit.variants.enrolled]
+        enrolled = self.store.entry_variants(wanted) if self.enrolled_variants and wanted else {}
+        for hit in hits:
+            known = [(hit.value, None), *((v, name) for name, v in enrolled.get(hit.entry_id, ()))]
+            # Measured again on the stored values: the store, not the index, is the truth.
             scored = [
-                (signal_type.distance(hit.value, value), view)
+                (signal_type.distance(banked, value), _via(view, variant))
                 for value, view in values
-                if view is None or not hit.views_refused
+                if view is None or hit.variants.query_views
+                for banked, variant in known
             ]
             if not scored:
                 continue
@@ -246,16 +264,23 @@ class Matcher:
                 kind=hit.list_kind,
                 action=hit.action,
                 in_review_band=in_review_band,
-                via=f"query:{via}" if via else None,
+                via=via,
                 action_chosen=hit.action_chosen,
             )
         )
 
 
+def _via(view: str | None, variant: str | None) -> str | None:
+    """How a pair was compared: None for the query's own value against the entry's."""
+    named = [f"query:{view}" if view else None, f"enrolled:{variant}" if variant else None]
+    return "+".join(part for part in named if part) or None
+
+
 def _nearest(scored: list[tuple[int, str | None]], limit: int) -> tuple[int, str | None]:
-    """The distance a hit is reported at, and the view it came through: the query's own
-    value whenever that is within ``limit`` (a view only adds what the picture misses,
-    and a match through a view alone is treated more cautiously), else the nearest."""
+    """The distance a hit is reported at, and the variant it came through: the query's own
+    value against the entry's whenever that is within ``limit`` (a variant only adds what
+    the picture misses, and a match through one alone is treated more cautiously), else
+    the nearest."""
     own = [distance for distance, view in scored if view is None]
     if own and min(own) <= limit:
         return min(own), None

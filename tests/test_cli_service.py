@@ -63,7 +63,7 @@ def test_webhooks_and_list_policies_from_the_command_line(tmp_path):
         "vpdq_percents": [80.0, 0.0],
         "thresholds": {"pdq": {"threshold": None, "review_threshold": 50}},
         "category_policies": {},
-        "variants": "query",
+        "variants": "all",
     }
     too_low = run_cli("lists", "policy", "l", "--review-threshold", "20", "--db", db, check=False)
     assert too_low.returncode == 2 and "above the match threshold" in too_low.stderr

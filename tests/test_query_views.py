@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from safeguard.media.geometry import views
+from safeguard.media.options import Variants
 from safeguard.store import Store
 
 from conftest import init_store, jsonl, require_shared, run_cli
@@ -125,7 +126,7 @@ def test_a_view_only_decides_when_the_picture_itself_does_not_match(store):
     ).alerts
     assert (viewed.distance, viewed.via, viewed.decision) == (5, "query:trim", Action.REVIEW)
     assert viewed.to_json()["via"] == "query:trim" and "via" not in own.to_json()
-    store.set_policy("graded", views=False)  # a list that takes no match through a view
+    store.set_policy("graded", variants=Variants.NONE)  # it takes no match through a view
     assert (
         Matcher(store)
         .match_hashes([("pdq", _flipped(target, 60)), ("pdq", _flipped(target, 5), "trim")])

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeguard.cli import list_entries, list_follow, list_import
+from safeguard.cli import list_enrol, list_entries, list_follow, list_import
 from safeguard.cli.common import DB_OPTION, cli_audit, open_store
 from safeguard.cli.list_import import (
     ACTION_OPTION,
@@ -55,7 +55,7 @@ def _policy(name: str, changed) -> dict:
         "vpdq_percents": list(changed.vpdq_percents),
         "thresholds": changed.thresholds_json(),
         "category_policies": changed.category_policies_json(),
-        "variants": "none" if changed.views_refused else "query",
+        "variants": changed.variants.value,
     }
 
 
@@ -82,6 +82,7 @@ def _category_policies(
 
 
 app.command("import")(list_import.import_command)
+app.command("enrol")(list_enrol.enrol_command)
 app.command("show")(list_entries.show_command)
 app.command("follow")(list_follow.follow_command)
 
@@ -94,6 +95,7 @@ def ls_command(
     """Lists with their kind, scheme, entries per signal and last change."""
     store = open_store(db)
     counts = store.entry_counts()
+    enrolled = store.variant_counts()
     rows = []
     for hash_list in store.lists():
         rows.append(
@@ -108,8 +110,9 @@ def ls_command(
                 "vpdq_percents": list(hash_list.vpdq_percents),
                 "thresholds": hash_list.thresholds_json(),
                 "category_policies": hash_list.category_policies_json(),
-                "variants": "none" if hash_list.views_refused else "query",
+                "variants": hash_list.variants.value,
                 "entries": counts.get(hash_list.id, {}),
+                "entries_with_variants": enrolled.get(hash_list.id, 0),
                 "updated_at": hash_list.updated_at.isoformat(),
                 "source_file": hash_list.source_file,
             }
@@ -125,6 +128,8 @@ def ls_command(
         entries = (
             ", ".join(f"{signal} {n:,}" for signal, n in sorted(row["entries"].items())) or "-"
         )
+        if row["entries_with_variants"]:
+            entries += f" ({row['entries_with_variants']:,} with enrolled variants)"
         table.add_row(
             row["name"],
             row["kind"],
@@ -237,8 +242,9 @@ def policy_command(
     variants: Variants = typer.Option(
         None,
         "--variants",
-        help="none: matches found only through a view of the query (see match --variants) "
-        "do not count for this list; query: they do \\[default: they do].",
+        help="The most this list takes of matches found only through a variant (see match "
+        "--variants): none, query (views of the query) or all (those and the variants "
+        "enrolled with its pictures) \\[default: all].",
     ),
     category_actions: list[str] = typer.Option(
         None,
@@ -262,7 +268,7 @@ def policy_command(
         name,
         action=action,
         category_policies=_category_policies(scheme, category_actions, category_reviews),
-        views=None if variants is None else variants is Variants.QUERY,
+        variants=variants,
         thresholds=option_thresholds(pdq_threshold, review_threshold, signal_thresholds),
         vpdq_percents=vpdq_percents,
         audit=cli_audit("list.change", lambda changed: _policy(name, changed)),

@@ -43,14 +43,14 @@ def match_command(
     found = found_paths(paths, recursive=recursive)
     store = open_store(db)
     warn_without_alert_lists(store)
-    matcher = Matcher(store, lists=lists or None)
+    matcher = Matcher(store, lists=lists or None, enrolled_variants=variants.enrolled)
     # Decoding video costs; it is done only when some list could match what it gives.
     videos = store.holds_signal("vpdq")
     options = HashOptions(
         pdq_mode=pdq_mode,
         dihedral=dihedral,
         seconds_per_hash=seconds_per_hash if videos else None,
-        query_views=variants is Variants.QUERY,
+        query_views=variants.query_views,
     )
     out = sys.stdout  # bound before any progress bar is drawn, which must never capture it
     for hashes in hash_with_progress(found, options, workers, "matching"):

@@ -12,10 +12,20 @@ from enum import StrEnum
 
 
 class Variants(StrEnum):
-    """Which extra views of a picture are matched besides the picture itself."""
+    """Which variants of a picture are matched besides the picture itself: a command's
+    choice, and for a list the most it takes (a list left alone takes every tier)."""
 
     NONE = "none"
     QUERY = "query"  # normalised views of the query: borders and bands cut away
+    ALL = "all"  # those, and the geometric variants enrolled with a list's pictures
+
+    @property
+    def query_views(self) -> bool:
+        return self is not Variants.NONE
+
+    @property
+    def enrolled(self) -> bool:
+        return self is Variants.ALL
 
 
 class PdqMode(StrEnum):

@@ -28,6 +28,7 @@ from safeguard import __version__
 from safeguard.errors import NotFound, UsageError
 from safeguard.index.hamming import HammingIndex
 from safeguard.matching import Matcher
+from safeguard.media.options import Variants
 from safeguard.service import console, docs, list_entries, metrics, self_reports
 from safeguard.service.auth import Authenticator, Caller, KeyGate, require
 from safeguard.service.decisions import (
@@ -100,7 +101,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     store = Store.open(settings.db)
     index = HammingIndex(store, max_staleness=settings.freshness)
-    matcher = Matcher(store, index, review_band=True)
+    matcher = Matcher(store, index, review_band=True, enrolled_variants=settings.variants.enrolled)
     webhook_store = WebhookStore(store.engine)
     sender = WebhookSender(
         webhook_store,
@@ -306,7 +307,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 category: CategoryPolicyIn(**values)
                 for category, values in hash_list.category_policies_json().items()
             },
-            variants="none" if hash_list.views_refused else "query",
+            variants=hash_list.variants.value,
             entries=counts.get(hash_list.id, {}),
             updated_at=hash_list.updated_at,
         )
@@ -364,7 +365,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         changed = store.set_policy(
             name,
             action=change.action,
-            views=None if change.variants is None else change.variants == "query",
+            variants=None if change.variants is None else Variants(change.variants),
             category_policies={
                 category_key(scheme, category): CategoryPolicy(p.action, p.review_threshold)
                 for category, p in change.category_policies.items()

@@ -40,7 +40,7 @@ def upload_options(
         dihedral=True,
         limits=DecodeLimits(max_decoded_pixels=max_pixels, max_video_seconds=max_video_seconds),
         seconds_per_hash=1.0,
-        query_views=variants is Variants.QUERY,
+        query_views=variants.query_views,
     )
 
 

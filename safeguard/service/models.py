@@ -137,8 +137,9 @@ class ListOut(BaseModel):
     category_policies: dict[str, CategoryPolicyIn] = Field(
         description="Action and review threshold by category (none: uncategorised entries)."
     )
-    variants: Literal["none", "query"] = Field(
-        description="none: matches found only through a view of the query do not count."
+    variants: Literal["none", "query", "all"] = Field(
+        description="The most the list takes of matches found only through a variant: none, "
+        "query (views of the query) or all (those and the variants enrolled with its pictures)."
     )
     entries: dict[str, int] = Field(description="Entries per signal, disabled ones included.")
     updated_at: datetime
@@ -158,7 +159,7 @@ class ListChange(ListThresholds):
 
     enabled: bool | None = None
     action: Action | None = None
-    variants: Literal["none", "query"] | None = None
+    variants: Literal["none", "query", "all"] | None = None
     category_policies: dict[str, CategoryPolicyIn] = Field(
         default_factory=dict,
         description='By category (VICS 0-4, UK A-C, none): e.g. {"2": {"action": "review"}}.',

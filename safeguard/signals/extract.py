@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -38,6 +38,8 @@ from safeguard.vocabulary.content import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from safeguard.media.video import VideoInfo
 
 CHUNK_BYTES = 1 << 20
@@ -53,6 +55,9 @@ class HashOptions:
     # Also hash normalised views of each picture (borders and bands cut away: see
     # media.geometry), to match padded, letterboxed and captioned copies.
     query_views: bool = False
+    # Also hash the geometric variants of each picture (crops, cuts, small rotations: see
+    # media.variants), for enrolling it in a list.
+    enrolment_variants: bool = False
     # vPDQ of videos, one frame hashed per this many seconds (0: every frame); None: not
     # hashed (videos then get their cryptographic hashes only).
     seconds_per_hash: float | None = None
@@ -66,6 +71,7 @@ class FileHashes:
     values: dict[str, bytes] = field(default_factory=dict)  # every signal's value, by name
     perceptual: dict[str, PerceptualHash] = field(default_factory=dict)  # a picture's, in full
     views: dict[str, bytes] = field(default_factory=dict)  # PDQ of normalised views, by name
+    variants: dict[str, bytes] = field(default_factory=dict)  # PDQ of geometric variants
     video: VideoInfo | None = None  # what decoding a video found (rate, frames, codec)
     width: int | None = None
     height: int | None = None
@@ -182,13 +188,24 @@ def _hash_image(
     if options.query_views:
         from safeguard.media.geometry import views
 
-        for name, pixels in views(raster.pixels).items():
-            seen = PDQ.hash_raster(Raster(pixels, raster.width, raster.height))
-            if not seen.low_quality:  # a view too flat to match is no view
-                result.views[name] = seen.value
+        result.views = _pdq_of(views(raster.pixels).items(), raster)
+    if options.enrolment_variants:
+        from safeguard.media.variants import geometric_variants
+
+        result.variants = _pdq_of(geometric_variants(raster.pixels), raster)
     result.error = "; ".join(notes) or None
     if options.thumbnail:
         result.thumbnail = review_thumbnail(raster)
+
+
+def _pdq_of(pictures: Iterable[tuple[str, np.ndarray]], raster: Raster) -> dict[str, bytes]:
+    """The PDQ of each named picture derived from ``raster``, but none too flat to match."""
+    found = {}
+    for name, pixels in pictures:
+        seen = PDQ.hash_raster(Raster(pixels, raster.width, raster.height))
+        if not seen.low_quality:
+            found[name] = seen.value
+    return found
 
 
 def _hash_video(opener: Opener, options: HashOptions, result: FileHashes) -> None:

@@ -18,7 +18,7 @@ AUDIT_GENESIS = "0" * 64  # the "previous hash" of the first audit record
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. A store already there opens without importing Alembic;
 # tests/test_store.py checks this against the migration scripts.
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 
 
 def database_url(db: str | None) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from safeguard.errors import SafeguardError, UsageError
+from safeguard.media.options import Variants
 from safeguard.signals import PDQ
 from safeguard.signals.vpdq import match_percents
 from safeguard.store.category_policies import CategoryPolicy
@@ -35,7 +36,7 @@ class HashList:
     imported_by: str | None = None  # who imported that file
     vpdq_query_percent: float | None = None  # None: the vPDQ default (80)
     vpdq_compared_percent: float | None = None  # None: the vPDQ default (0)
-    views_refused: bool = False  # matches through views of a query do not count for it
+    variants: Variants = Variants.ALL  # the most it takes of matches through variants
     thresholds: Mapping[str, Thresholds] = field(default_factory=dict)  # its own, by signal
     category_policies: Mapping[str, CategoryPolicy] = field(default_factory=dict)
 
@@ -89,7 +90,7 @@ class EntryHit:
     action: Action | None = None  # effective: None only for known-good lists
     threshold: int | None = None  # the list's own for the entry's signal (None: default)
     action_chosen: bool = False  # the list or the entry's category names its action itself
-    views_refused: bool = False  # the list takes no match through a view of the query
+    variants: Variants = Variants.ALL  # the list's: the most it takes of matches through variants
     review_threshold: int | None = None  # the list's for the entry's signal
     vpdq_query_percent: float | None = None
     vpdq_compared_percent: float | None = None

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from safeguard.errors import NotFound, UsageError
+from safeguard.media.options import Variants
 from safeguard.signals import VPDQ
 from safeguard.store.audit import Audit, audited
 from safeguard.store.bulk import BulkWriter, batches
@@ -37,6 +38,7 @@ from safeguard.store.database import (
     store_exists,
     store_identity,
 )
+from safeguard.store.entry_variants import EntryVariants
 from safeguard.store.list_types import (
     HashList,
     ImportRejected,
@@ -73,7 +75,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(EntryLookups):
+class Store(EntryLookups, EntryVariants):
     """The list store. Safe to share between threads; open one per process."""
 
     def __init__(self, engine: Engine) -> None:
@@ -181,7 +183,7 @@ class Store(EntryLookups):
         category_policies: Mapping[str, CategoryPolicy] | None = None,  # None fields kept
         enabled: bool | None = None,
         vpdq_percents: tuple[float, float] | None = None,  # of the query's frames, the banked's
-        views: bool | None = None,  # whether matches through views of a query count
+        variants: Variants | None = None,  # the most it takes of matches through variants
         audit: Audit = None,
     ) -> HashList:
         """Change whether and how a list matches; arguments left as None keep their value."""
@@ -192,8 +194,8 @@ class Store(EntryLookups):
                 changes["enabled"] = enabled
             if action is not None:
                 changes["action"] = action.value
-            if views is not None:
-                changes["variants"] = None if views else "none"
+            if variants is not None:
+                changes["variants"] = None if variants is Variants.ALL else variants.value
             if vpdq_percents is not None:
                 if not all(0 <= percent <= 100 for percent in vpdq_percents):
                     raise UsageError("vPDQ percentages are between 0 and 100")
@@ -397,7 +399,7 @@ def _to_list(
         imported_by=row.imported_by,
         vpdq_query_percent=row.vpdq_query_percent,
         vpdq_compared_percent=row.vpdq_compared_percent,
-        views_refused=row.variants == "none",
+        variants=Variants(row.variants or Variants.ALL),
         thresholds=thresholds,
         category_policies=policies,
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, union_all
 
+from safeguard.media.options import Variants
 from safeguard.signals import SIGNAL_TYPES, IndexKind
 from safeguard.signals.vpdq import FRAME_QUALITY, FrameHash
 from safeguard.store.category_policies import hit_action
@@ -15,6 +16,7 @@ from safeguard.store.list_types import EntryHit
 from safeguard.store.schema import (
     entries,
     entry_frames,
+    entry_variants,
     hash_lists,
     list_category_policies,
     list_thresholds,
@@ -83,19 +85,27 @@ class EntryLookups:
         return found
 
     def changed_codes(self, signal: str, after_revision: int) -> Iterator[list[tuple[int, bytes]]]:
-        """Batches of (entry id, binary code) written after a revision: the signal's values,
-        or for a video signal its entries' usable frames (each under its entry's id)."""
-        query = (
-            select(entries.c.id, entries.c.value).where(entries.c.signal == signal)
-            if SIGNAL_TYPES[signal].index is not IndexKind.FRAME_BAG
-            else select(entries.c.id, entry_frames.c.pdq)
-            .join(entry_frames, entry_frames.c.entry_id == entries.c.id)
-            .where(entry_frames.c.quality >= FRAME_QUALITY)
-        )
-        with self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=50_000).execute(
-                query.where(entries.c.revision > after_revision).order_by(entries.c.id)
+        """Batches of (entry id, binary code) written after a revision: the signal's values
+        and their enrolled variants, or for a video signal its entries' usable frames (each
+        under its entry's id)."""
+        changed = entries.c.revision > after_revision
+        if SIGNAL_TYPES[signal].index is IndexKind.FRAME_BAG:
+            query = (
+                select(entries.c.id, entry_frames.c.pdq)
+                .join(entry_frames, entry_frames.c.entry_id == entries.c.id)
+                .where(entry_frames.c.quality >= FRAME_QUALITY, changed)
+                .order_by(entries.c.id)
             )
+        else:
+            of_signal = and_(entries.c.signal == signal, changed)
+            query = union_all(
+                select(entries.c.id, entries.c.value).where(of_signal),
+                select(entries.c.id, entry_variants.c.value)
+                .join(entry_variants, entry_variants.c.entry_id == entries.c.id)
+                .where(of_signal),
+            ).order_by("id")
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=50_000).execute(query)
             for partition in result.partitions():
                 yield [(row[0], bytes(row[1])) for row in partition]
 
@@ -160,7 +170,7 @@ class EntryLookups:
                     else row.review_threshold,
                     vpdq_query_percent=row.vpdq_query_percent,
                     vpdq_compared_percent=row.vpdq_compared_percent,
-                    views_refused=row.variants == "none",
+                    variants=Variants(row.variants or Variants.ALL),
                 )
                 for row in connection.execute(query)
             ]

@@ -60,8 +60,9 @@ hash_lists = Table(
     # banked video's) that must find a partner; null: 80 and 0, the reference defaults.
     Column("vpdq_query_percent", Float, nullable=True),
     Column("vpdq_compared_percent", Float, nullable=True),
-    # Whether hits through views of a query count for this list: "none" refuses them;
-    # null follows the command (see matching).
+    # The most a list takes of matches through variants: "none" (the picture's own hash
+    # only), "query" (views of the query too, not its enrolled variants); null: every
+    # tier the command asks for (see matching).
     Column("variants", String(16), nullable=True),
 )
 
@@ -171,6 +172,18 @@ entry_frames = Table(
     Index("ix_entry_frames_entry", "entry_id"),
 )
 
+# The PDQ of geometric variants of an entry's picture (crops, cuts, small rotations: see
+# media.variants), enrolled from the picture itself; each is found as its entry.
+entry_variants = Table(
+    "entry_variants",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("entry_id", BigInteger, ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(24), nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Index("ix_entry_variants_entry", "entry_id"),
+)
+
 cases = Table(
     "cases",
     metadata,
@@ -249,7 +262,7 @@ item_matches = Table(
     Column("distance", Integer, nullable=False),
     Column("category", String(16), nullable=True),
     Column("scheme", String(16), nullable=False),
-    Column("via", String(32), nullable=True),  # a view of the picture that matched, if one did
+    Column("via", String(80), nullable=True),  # the variant that matched, if one did
     Index("ix_item_matches_item", "item_id"),
 )
 

@@ -19,7 +19,7 @@ from safeguard.signals import PDQ
 from safeguard.store.cases import RUNNING, Exhibit, list_snapshot
 from safeguard.store.items import ExhibitItems, ItemRecord
 from safeguard.store.lists import Store
-from safeguard.triage.scan import match_records
+from safeguard.triage.scan import ScanOptions, match_records
 
 GROUP = 500
 _PDQ_BYTES = PDQ.size_bytes
@@ -37,7 +37,9 @@ def rematch_exhibit(store: Store, exhibit: Exhibit) -> tuple[int, int, int]:
             "again to finish it first"
         )
     stored = ExhibitItems(store)
-    matcher = Matcher(store, HammingIndex(store))
+    # As the scan matched: the variants enrolled with entries count if it asked for them.
+    variants = ScanOptions.from_json(exhibit.options).variants
+    matcher = Matcher(store, HammingIndex(store), enrolled_variants=variants.enrolled)
     updates: list[ItemRecord] = []
     changed = total = unrotated = 0
     records = stored.items(exhibit.id)

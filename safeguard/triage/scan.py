@@ -152,13 +152,17 @@ def scan_exhibit(
     stored = ExhibitItems(store)
     done = stored.done_locators(state.id)
     # Lists rarely change during a scan: look for new entries every few seconds, not per file.
-    matcher = Matcher(store, HammingIndex(store, max_staleness=5.0))
+    matcher = Matcher(
+        store,
+        HammingIndex(store, max_staleness=5.0),
+        enrolled_variants=options.variants.enrolled,
+    )
     hash_options = HashOptions(
         pdq_mode=options.pdq_mode,
         dihedral=True,
         thumbnail=True,
         seconds_per_hash=options.seconds_per_hash,
-        query_views=options.variants is Variants.QUERY,
+        query_views=options.variants.query_views,
     )
     recent = _RecentContent()
     spend = ExhibitSpend()
