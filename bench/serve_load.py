@@ -165,6 +165,24 @@ def memory_mb(pids: set[int]) -> dict[int, tuple[float, float]]:
     return measured
 
 
+def _serve(db: str, port: int, env: dict) -> tuple[subprocess.Popen, str]:
+    """``safeguard serve`` with 2 workers, once it answers ready; and its address."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "safeguard", "serve", "--workers", "2", "--port", str(port),
+         "--db", db],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if httpx.get(f"{base}/v1/health/ready").status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            time.sleep(0.2)
+        if server.poll() is not None:
+            raise SystemExit("the server exited")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1/safeguard_bench")
@@ -172,6 +190,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="Length of each measured load.")
     parser.add_argument("--soak", type=int, default=600, help="Seconds of load before memory.")
     parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument(
+        "--variants",
+        choices=["none", "query", "all"],
+        default="none",
+        help="Also measure the uploads served with this tier of variants on.",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -186,21 +210,8 @@ def main() -> None:
     store.close()
     env = {**os.environ, "SAFEGUARD_INDEX_DIR": str(work / "index")}
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "safeguard", "serve", "--workers", "2", "--port", str(args.port),
-         "--db", db],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{args.port}"
+    server, base = _serve(db, args.port, env)
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-            if server.poll() is not None:
-                raise SystemExit("the server exited")
         print(f"service ready in {time.perf_counter() - started:.1f} s (index built and loaded)")
         single, batch = work / "single.txt", work / "batch.txt"
         lookup_bodies(single, 1, sample, rng)
@@ -230,6 +241,12 @@ def main() -> None:
         soaked = run_wrk(base, scripts["single"], 8, args.soak)
         after = memory_mb(pids)
         peaks = {pid: peak_kib(pid) / 1024 for pid in pids}
+        server.terminate()
+        server.wait(timeout=60)
+        if args.variants != "none":  # the same uploads, served with a tier of variants on
+            server, base = _serve(db, args.port, {**env, "SAFEGUARD_VARIANTS": args.variants})
+            run_wrk(base, scripts["upload"], 8, 3)
+            results["upload_variants"] = run_wrk(base, scripts["upload"], 8, args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -266,6 +283,13 @@ def main() -> None:
         f"   (target >= {TARGETS['uploads_per_s']}/s; HMA {HMA['uploads_per_s']}/s, "
         f"ratio {upload['per_s'] / 7.8:.1f}x its best)"
     )
+    if "upload_variants" in results:
+        tier = results["upload_variants"]
+        print(
+            f"  with SAFEGUARD_VARIANTS={args.variants}: {tier['per_s']:.1f}/s  p50 "
+            f"{tier['p50_ms']:.1f} ms  p99 {tier['p99_ms']:.1f} ms  errors {tier['errors']}  "
+            f"(ratio to without: {tier['per_s'] / upload['per_s']:.2f})"
+        )
     hostile = results["hostile"]
     print(
         f"hostile mix, 11,300 x 11,300 lossless WebP uploads, 8 clients: {hostile['per_s']:.1f}/s "

@@ -36,7 +36,7 @@ person should look at. Triage never asks for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from safeguard.index.hamming import HammingIndex
@@ -217,14 +217,10 @@ class Matcher:
         wanted = [hit.entry_id for hit in hits if hit.variants.enrolled]
         enrolled = self.store.entry_variants(wanted) if self.enrolled_variants and wanted else {}
         for hit in hits:
-            known = [(hit.value, None), *((v, name) for name, v in enrolled.get(hit.entry_id, ()))]
+            banked = [(hit.value, None), *((v, name) for name, v in enrolled.get(hit.entry_id, ()))]
+            queried = [pair for pair in values if pair[1] is None or hit.variants.query_views]
             # Measured again on the stored values: the store, not the index, is the truth.
-            scored = [
-                (signal_type.distance(banked, value), _via(view, variant))
-                for value, view in values
-                if view is None or hit.variants.query_views
-                for banked, variant in known
-            ]
+            scored = _scored(signal_type.distance, queried, banked)
             if not scored:
                 continue
             distance, via = _nearest(scored, self._threshold(hit))
@@ -268,6 +264,37 @@ class Matcher:
                 action_chosen=hit.action_chosen,
             )
         )
+
+
+def _is_tile(name: str | None) -> bool:
+    return name is not None and name.startswith("tile-")
+
+
+def _scored(
+    distance: Callable[[bytes, bytes], int],
+    queried: Sequence[tuple[bytes, str | None]],
+    banked: Sequence[tuple[bytes, str | None]],
+) -> list[tuple[int, str | None]]:
+    """(distance, via) of each pair of the query's values and an entry's that counts.
+
+    A quadrant of the query is compared with the entry's own picture (a collage holds it
+    whole), and with the same quadrant enrolled with it only in a vote: two aligned
+    quadrants within reach, reported at the farther of the two nearest, so that what is
+    laid over one part of the picture does not hide it, and one quadrant alone, a much
+    smaller picture, never decides.
+    """
+    scored: list[tuple[int, str | None]] = []
+    aligned: list[int] = []
+    for value, view in queried:
+        for known, variant in banked:
+            if _is_tile(variant):
+                if view == variant:
+                    aligned.append(distance(known, value))
+            elif variant is None or not _is_tile(view):
+                scored.append((distance(known, value), _via(view, variant)))
+    if len(aligned) >= 2:
+        scored.append((sorted(aligned)[1], "query:tiles+enrolled:tiles"))
+    return scored
 
 
 def _via(view: str | None, variant: str | None) -> str | None:

@@ -44,7 +44,8 @@ def test_the_variants_are_the_documented_grid():
     rng = np.random.default_rng(3)
     picture = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)
     found = dict(geometric_variants(picture))
-    assert len(found) == 56  # no flat border: no trim
+    assert len(found) == 64  # no flat border: no trim
+    assert found["top-right-90%"].shape == (270, 360, 3) and found["tile-4"].shape == (150, 200, 3)
     assert found["crop-10%"].shape == (240, 320, 3)
     assert found["bottom-20%"].shape == (240, 400, 3) and found["left-10%"].shape == (300, 360, 3)
     assert found["square"].shape == (300, 300, 3) and found["4:5"].shape == (300, 240, 3)
@@ -164,3 +165,76 @@ def test_an_entry_counts_once_at_its_own_hash_first(store):
     store.set_policy("graded", variants=Variants.ALL, action=Action.BLOCK)
     (chosen,) = Matcher(store, enrolled_variants=True).match_hashes([("pdq", query)]).alerts
     assert chosen.decision is Action.BLOCK  # the list chose its action itself
+
+
+def test_quadrants_vote_and_a_collage_holds_a_whole_picture(store):
+    from safeguard.matching import Matcher
+
+    own = bytes(range(32))
+    store.import_entries("graded", [NewEntry("pdq", own, "A", record=1)], spec=ListSpec())
+    rng = np.random.default_rng(11)
+    tiles = {f"tile-{n}": rng.integers(0, 256, 32, dtype=np.uint8).tobytes() for n in range(1, 5)}
+    store.enrol_variants("graded", {own: tiles})
+    matcher = Matcher(store, enrolled_variants=True)
+    far = _flipped(own, 80)
+    one = [("pdq", far), ("pdq", _flipped(tiles["tile-1"], 3), "tile-1")]
+    assert matcher.match_hashes(one).alerts == []  # one quadrant alone never decides
+    two = [*one, ("pdq", _flipped(tiles["tile-3"], 9), "tile-3")]
+    (voted,) = matcher.match_hashes(two).alerts
+    assert (voted.distance, voted.via) == (9, "query:tiles+enrolled:tiles")
+    crossed = [*one, ("pdq", _flipped(tiles["tile-3"], 9), "tile-2")]
+    assert matcher.match_hashes(crossed).alerts == []  # quadrants must be aligned
+    collage = [("pdq", far), ("pdq", _flipped(own, 7), "tile-2")]
+    (whole,) = Matcher(store).match_hashes(collage).alerts  # no enrolled variant needed
+    assert (whole.distance, whole.via) == (7, "query:tile-2")
+
+
+def test_promoted_pictures_are_read_back_for_their_variants(tmp_path, monkeypatch):
+    import shutil
+    import zipfile
+
+    from safeguard.store.cases import Cases
+    from safeguard.store.grades import Grades
+    from safeguard.store.items import ExhibitItems
+    from safeguard.store.reviewers import Reviewers, Role
+
+    monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
+    photos = [require_shared("corpus", *parts) for parts in PHOTOS]
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.copyfile(photos[0], first / "loose.jpg")
+    with zipfile.ZipFile(first / "album.zip", "w") as album:  # read back through a container
+        album.write(photos[1], "inside.jpg")
+    db = str(tmp_path / "store.db")
+    run_cli("init", "--db", db)
+    run_cli("scan", str(first), "--case", "OP", "--exhibit", "E1", "--db", db)
+    store = Store.open(db)
+    exhibit = Cases(store).exhibit("OP", "E1")
+    reviewer = Reviewers(store.engine).create("rev", Role.REVIEWER, "correct horse battery")
+    for item in ExhibitItems(store).items(exhibit.id):
+        if item.pdq is not None:
+            Grades(store.engine).grade(exhibit.id, item.seq, "uk", "B", by=reviewer,
+                                       seen_version=0)  # fmt: skip
+    before = evidence_snapshot(first)
+    promoted = run_cli("lists", "promote", "--case", "OP", "--list", "local", "--variants",
+                       "geometric", "--db", db)  # fmt: skip
+    assert "geometric variants kept for 2 pictures" in promoted.stdout
+    assert evidence_snapshot(first) == before
+
+    second = tmp_path / "second"
+    second.mkdir()
+    _copies(photos[1], second)
+    run_cli("scan", str(second), "--case", "OP", "--exhibit", "E2", "--variants", "all",
+            "--db", db)  # fmt: skip
+    report = json.loads(run_cli("report", "--case", "OP", "--exhibit", "E2", "--db", db).stdout)
+    summary = report["exhibits"][0]
+    assert summary["categories"]["B"]["perceptual"] == 2
+    assert all(row["via"].startswith("enrolled:") for row in summary["schedule"])
+
+    # Evidence that changed since the scan gives no variants, and says so; entries stay.
+    (first / "loose.jpg").write_bytes(photos[1].read_bytes())
+    again = run_cli("lists", "promote", "--case", "OP", "--list", "local", "--variants",
+                    "geometric", "--db", db)  # fmt: skip
+    assert "geometric variants kept for 1 pictures" in again.stdout
+    assert "E1/" in again.stderr and "SHA-256 differs" in again.stderr
+    store.close()

@@ -287,6 +287,12 @@ def promote_command(
     scheme: Scheme = typer.Option(
         None, "--scheme", help="Only grades of this scheme (needed if the case has both)."
     ),
+    variants: list_enrol.EnrolVariants = typer.Option(
+        list_enrol.EnrolVariants.NONE,
+        "--variants",
+        help="geometric: also read each picture back from the evidence (checked against its "
+        "scanned SHA-256) and keep its geometric variants, as lists enrol does.",
+    ),
     db: str = DB_OPTION,
 ) -> None:
     """Make examiners' grades an alert list: the next exhibit matches them unseen."""
@@ -303,6 +309,8 @@ def promote_command(
             "list.promote",
             lambda report: {"list": list_name, "case": case, "imported": report.imported},
         ),
+        variants=variants is list_enrol.EnrolVariants.GEOMETRIC,
+        variants_audit=cli_audit("list.enrol", lambda done: {"list": list_name, **done}),
     )
     left = []
     if done.unverified_left:
@@ -316,3 +324,7 @@ def promote_command(
         + (f", {already:,} already there" if already else "")
         + "".join(f"; {note}" for note in left)
     )
+    if done.variants is not None:
+        typer.echo(f"geometric variants kept for {done.variants.pictures:,} pictures")
+        for failed in done.variants.failed:
+            typer.echo(f"safeguard: no variants for {failed}", err=True)

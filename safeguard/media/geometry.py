@@ -10,9 +10,13 @@ are needed, so it works against hash-only partner lists too.
 * ``trim``: uniform borders (rows or columns whose pixels nearly all lie close to the
   border colour), from all four sides, twice;
 * ``band``: flat bands at the top and bottom that may hold text (a caption, a meme's
-  words, a phone's status bar), then any uniform borders left.
+  words, a phone's status bar), then any uniform borders left;
+* ``tile-1`` to ``tile-4``: the four quadrants (top left, top right, bottom left,
+  bottom right). In a 2 x 2 collage each is a whole picture; against the quadrants
+  enrolled with a known picture they vote (two of four aligned quadrants must match),
+  which a sticker, a logo or a caption laid over one part of the picture cannot spoil.
 
-A view is made only when it cuts a real margin and keeps most of the picture. Lines are
+A trim or band view is made only when it cuts a real margin and keeps most of the picture. Lines are
 examined from the edge inwards and the scan stops at the first that is not margin, so
 the work follows the margin's size, on pixels already squashed to at most 512 x 512.
 """
@@ -32,6 +36,24 @@ _MIN_BAND = 0.03  # of the height: a thinner band is not worth a view
 
 def views(pixels: np.ndarray) -> dict[str, np.ndarray]:
     """The normalised views of ``pixels`` (rows, cols[, 3]) that apply, by name."""
+    found = margin_views(pixels)
+    found.update(quadrants(pixels))
+    return found
+
+
+def quadrants(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """``tile-1`` to ``tile-4``: top left, top right, bottom left, bottom right."""
+    rows, cols = pixels.shape[0] // 2, pixels.shape[1] // 2
+    return {
+        "tile-1": pixels[:rows, :cols],
+        "tile-2": pixels[:rows, cols:],
+        "tile-3": pixels[rows:, :cols],
+        "tile-4": pixels[rows:, cols:],
+    }
+
+
+def margin_views(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``trim`` and ``band`` views, where the picture has such margins."""
     found: dict[str, np.ndarray] = {}
     trimmed = _trim(pixels)
     if trimmed is not None:
@@ -100,7 +122,8 @@ def _bands(pixels: np.ndarray) -> np.ndarray | None:
     rows = pixels.shape[0]
     limit = int(rows * (1 - _MIN_KEPT))
     top, bottom = _band_depth(pixels, limit), _band_depth(pixels[::-1], limit)
-    top, bottom = (cut if cut >= _MIN_BAND * rows else 0 for cut in (top, bottom))
-    if not (top or bottom) or rows - top - bottom < _MIN_KEPT * rows:
+    # One band worth a view is enough: the thinner one at the other edge (a phone's
+    # caption line under the picture) goes with it.
+    if max(top, bottom) < _MIN_BAND * rows or rows - top - bottom < _MIN_KEPT * rows:
         return None
     return pixels[top : rows - bottom]

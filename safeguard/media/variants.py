@@ -15,31 +15,38 @@ sets the grid's spacing:
 * ``rotate+N``, ``rotate-N`` (2 to 7 degrees): turned with black corners, as an editor
   turns it in place; ``rotate+N-crop``: turned and cut to the largest rectangle of the
   same shape that holds no corner;
-* ``square``, ``4:5``: the centred crops that feeds and profile pictures make.
+* ``square``, ``4:5``: the centred crops that feeds and profile pictures make;
+* ``window-L-T-R-B``: off-centre crops, each side cut by 0, 5 or 10 % (L, T, R, B: the
+  left, top, right and bottom cuts), those not already above: a copy cut unevenly is
+  within a few percent of one of them (the query side cannot tell where a crop was);
+* ``tile-1`` to ``tile-4``: the quadrants, matched only as a vote of aligned quadrants of
+  the query (see media.geometry), never one alone.
 
-57 variants at most; one too flat to hash well (quality under 50) is left out, since
+134 variants at most; one too flat to hash well (quality under 50) is left out, since
 flat crops match each other.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image
 
-from safeguard.media.geometry import views
+from safeguard.media.geometry import margin_views, quadrants
 
 CROP_PERCENTS = range(1, 21)
 SIDE_CUTS = {"top": (10, 20, 30), "bottom": (10, 20, 30), "left": (10, 20), "right": (10, 20)}
 ROTATION_DEGREES = range(2, 8)
 ASPECTS = {"square": 1.0, "4:5": 4 / 5}  # width / height
+WINDOW_CUTS = (0, 5, 10)  # percent of a side, for off-centre crops
 
 
 def geometric_variants(pixels: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """(name, pixels) of each geometric variant of a picture (rows, cols[, 3])."""
-    trimmed = views(pixels).get("trim")
+    trimmed = margin_views(pixels).get("trim")
     if trimmed is not None:
         yield "trim", trimmed
     rows, cols = pixels.shape[:2]
@@ -54,9 +61,19 @@ def geometric_variants(pixels: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
         for signed in (degrees, -degrees):
             turned = np.asarray(picture.rotate(signed, resample=Image.Resampling.BILINEAR))
             yield f"rotate{signed:+d}", turned
-            yield f"rotate{signed:+d}-crop", _inscribed(turned, signed)
+            yield f"rotate{signed:+d}-crop", inscribed(turned, signed)
     for name, aspect in ASPECTS.items():
         yield name, _centre_aspect(pixels, aspect)
+    for cuts in itertools.product(WINDOW_CUTS, repeat=4):
+        if cuts.count(0) == 4 or len(set(cuts)) == 1 or sorted(cuts) == [0, 0, 0, 10]:
+            continue  # the picture itself, a centred crop, a side cut: made above
+        left, top, right, bottom = (cut / 100 for cut in cuts)
+        window = pixels[
+            round(rows * top) : rows - round(rows * bottom),
+            round(cols * left) : cols - round(cols * right),
+        ]
+        yield "window-" + "-".join(map(str, cuts)), window
+    yield from quadrants(pixels).items()
 
 
 def _cut(pixels: np.ndarray, side: str, percent: int) -> np.ndarray:
@@ -70,7 +87,7 @@ def _cut(pixels: np.ndarray, side: str, percent: int) -> np.ndarray:
     }[side]
 
 
-def _inscribed(turned: np.ndarray, degrees: int) -> np.ndarray:
+def inscribed(turned: np.ndarray, degrees: float) -> np.ndarray:
     """The centred rectangle of the picture's shape that a turn by ``degrees`` (about the
     centre, same canvas) leaves free of corners."""
     rows, cols = turned.shape[:2]

@@ -24,6 +24,7 @@ from safeguard.store.audit import Audit
 from safeguard.store.cases import Cases
 from safeguard.store.grades import Grade, Grades
 from safeguard.store.items import ExhibitItems
+from safeguard.triage.promoted_variants import VariantsDone, enrol_read_back
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Promotion:
     items: int  # graded items promoted
     unverified_left: int  # grades left out by --verified-only
     non_pertinent_left: int
+    variants: VariantsDone | None = None  # with --variants geometric
 
 
 def promote_grades(
@@ -43,6 +45,8 @@ def promote_grades(
     scheme: Scheme | None = None,
     imported_by: str | None = None,
     audit: Audit = None,
+    variants: bool = False,  # also enrol the pictures' geometric variants
+    variants_audit: Audit = None,
 ) -> Promotion:
     chosen: list[tuple[str, int, Grade]] = []
     unverified = non_pertinent = 0
@@ -73,9 +77,19 @@ def promote_grades(
         importer="promote",
         imported_by=imported_by,
     )
-    rows = _entries(ExhibitItems(store), case, chosen)
+    stored = ExhibitItems(store)
+    rows = _entries(stored, case, chosen)
     report = store.import_entries(list_name, rows, spec=spec, collapse_duplicates=True, audit=audit)
-    return Promotion(report, len(chosen), unverified, non_pertinent)
+    done = None
+    if variants:
+        exhibits = {exhibit.id: exhibit for exhibit in Cases(store).exhibits(case)}
+        pictures = [
+            (exhibits[exhibit_id], item)
+            for exhibit_id in {exhibit_id for _, exhibit_id, _ in chosen}
+            for item in stored.by_seq(exhibit_id, [g.seq for _, e, g in chosen if e == exhibit_id])
+        ]
+        done = enrol_read_back(store, list_name, pictures, audit=variants_audit)
+    return Promotion(report, len(chosen), unverified, non_pertinent, done)
 
 
 def _entries(
