@@ -44,8 +44,10 @@ def test_the_variants_are_the_documented_grid():
     rng = np.random.default_rng(3)
     picture = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)
     found = dict(geometric_variants(picture))
-    assert len(found) == 64  # no flat border: no trim
-    assert found["top-right-90%"].shape == (270, 360, 3) and found["tile-4"].shape == (150, 200, 3)
+    assert len(found) == 134  # no flat border: no trim
+    assert found["window-10-0-0-10"].shape == (270, 360, 3)  # cut on the left and bottom
+    assert found["tile-4"].shape == (150, 200, 3)
+    assert "window-5-5-5-5" not in found and "window-0-0-0-10" not in found  # made above
     assert found["crop-10%"].shape == (240, 320, 3)
     assert found["bottom-20%"].shape == (240, 400, 3) and found["left-10%"].shape == (300, 360, 3)
     assert found["square"].shape == (300, 300, 3) and found["4:5"].shape == (300, 240, 3)

@@ -43,6 +43,34 @@ def test_views_cut_margins_and_bands_and_nothing_else():
     assert views(np.asarray(banded))["band"].shape[0] in range(198, 203)
 
 
+def test_a_turned_picture_is_turned_back_and_an_upright_one_left_alone():
+    from safeguard.media.deskew import deskewed
+    from safeguard.media.images import Raster
+    from safeguard.signals import PDQ
+
+    photo = require_shared("corpus", *PHOTO)
+    with Image.open(photo) as opened:
+        picture = opened.convert("RGB")
+    picture.thumbnail((512, 512))
+    assert deskewed(np.asarray(picture)) is None  # corners of a photo differ: nothing done
+
+    def pdq(pixels: np.ndarray) -> bytes:
+        return PDQ.hash_raster(Raster(pixels, pixels.shape[1], pixels.shape[0])).value
+
+    own = pdq(np.asarray(picture))
+    grown = picture.rotate(-4, resample=Image.Resampling.BILINEAR, expand=True,
+                           fillcolor=(255, 255, 255))  # fmt: skip
+    upright = deskewed(np.asarray(grown))
+    assert upright is not None
+    assert (
+        abs(upright.shape[0] - picture.height) <= 2 and abs(upright.shape[1] - picture.width) <= 2
+    )
+    assert PDQ.distance(own, pdq(upright)) <= 31 < PDQ.distance(own, pdq(np.asarray(grown)))
+    padded = np.zeros((picture.height + 80, picture.width + 80, 3), np.uint8)
+    padded[40:-40, 40:-40] = np.asarray(picture)
+    assert deskewed(padded) is None  # a frame is not the corners a turn leaves
+
+
 def test_a_padded_copy_matches_through_its_trimmed_view(tmp_path):
     photo = require_shared("corpus", *PHOTO)
     db = init_store(str(tmp_path / "store.db"))

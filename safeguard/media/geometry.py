@@ -11,6 +11,7 @@ are needed, so it works against hash-only partner lists too.
   border colour), from all four sides, twice;
 * ``band``: flat bands at the top and bottom that may hold text (a caption, a meme's
   words, a phone's status bar), then any uniform borders left;
+* ``deskew``: a picture turned by 1 to 12 degrees, turned back (see media.deskew);
 * ``tile-1`` to ``tile-4``: the four quadrants (top left, top right, bottom left,
   bottom right). In a 2 x 2 collage each is a whole picture; against the quadrants
   enrolled with a known picture they vote (two of four aligned quadrants must match),
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from safeguard.media.deskew import deskewed
+
 _BORDER_TOLERANCE = 20  # of a channel value, from the border colour
 _BORDER_SHARE = 0.97  # of a line's pixels that must be border-coloured
 _BAND_TOLERANCE = 28
@@ -37,6 +40,9 @@ _MIN_BAND = 0.03  # of the height: a thinner band is not worth a view
 def views(pixels: np.ndarray) -> dict[str, np.ndarray]:
     """The normalised views of ``pixels`` (rows, cols[, 3]) that apply, by name."""
     found = margin_views(pixels)
+    upright = deskewed(pixels)
+    if upright is not None:
+        found["deskew"] = upright
     found.update(quadrants(pixels))
     return found
 
