@@ -240,3 +240,35 @@ def test_promoted_pictures_are_read_back_for_their_variants(tmp_path, monkeypatc
     assert "geometric variants kept for 1 pictures" in again.stdout
     assert "E1/" in again.stderr and "SHA-256 differs" in again.stderr
     store.close()
+
+
+def test_the_service_matches_uploads_through_enrolled_variants(tmp_path, store_url, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from safeguard.service.app import create_app
+    from safeguard.signals.extract import HashOptions, hash_file
+    from safeguard.store.keys import KeyStore, Scope
+
+    from conftest import service_settings
+
+    photo = require_shared("corpus", *PHOTOS[0])
+    store = Store.open(store_url)
+    enrolled = hash_file(str(photo), HashOptions(enrolment_variants=True))
+    store.import_entries("graded", [NewEntry("pdq", enrolled.pdq.value, "A", record=1)],
+                         spec=ListSpec())  # fmt: skip
+    store.enrol_variants("graded", {enrolled.pdq.value: enrolled.variants})
+    _, token = KeyStore(store.engine).create("platform", [Scope.MATCH])
+    crop = _copies(photo, tmp_path)["crop"]
+
+    def upload(client) -> dict:
+        with open(crop, "rb") as handle:
+            return client.post("/v1/match", files={"file": handle},
+                               headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+
+    for tier, action in (("query", "none"), ("all", "review")):
+        monkeypatch.setenv("SAFEGUARD_VARIANTS", tier)
+        with TestClient(create_app(service_settings(store_url))) as client:
+            answer = upload(client)
+        assert answer["action"] == action, (tier, answer)
+    assert answer["matches"][0]["via"].startswith("enrolled:crop-")
+    store.close()

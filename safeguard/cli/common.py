@@ -71,9 +71,11 @@ def cli_event(event: str, detail: dict) -> AuditEvent:
 VARIANTS_OPTION = typer.Option(
     "none",
     "--variants",
-    help="Also match normalised views of each picture (query: borders, letterbox and caption "
-    "bands cut away; such a match is labelled and goes to review unless its list says "
-    "otherwise) \\[default: none].",
+    help="Also match variants of each picture. query: views of it (borders, letterbox and "
+    "caption bands cut away, turned upright, its quadrants); all: those, and the variants "
+    "enrolled with known pictures (crops, cuts, rotations: lists enrol). A match only through "
+    "a variant is labelled and goes to review unless its list says otherwise "
+    "\\[default: none].",
 )
 
 

@@ -103,6 +103,8 @@ def keyed_view(full: Sequence[dict], fields: Sequence[str]) -> list[dict] | None
         view = {"action": match["action"], **{name: match[name] for name in fields}}
         if "category" in fields:
             view["scheme"] = match["scheme"]
+        if "distance" in fields and "via" in match:  # how near, and through what
+            view["via"] = match["via"]
         shown.append(view)
     return shown
 

@@ -54,6 +54,14 @@ class MatchOut(BaseModel):
     distance: int | None = None
     category: str | None = None
     scheme: Scheme | None = Field(None, description="How to read the category (uk or vics).")
+    via: str | None = Field(
+        None,
+        description="Shown with the distance when the hit was found only through a variant: "
+        "a view of the upload (query:trim, query:band, query:deskew, query:tile-N), a variant "
+        "enrolled with the entry's picture (enrolled:crop-8%), both joined by +, or "
+        "query:tiles+enrolled:tiles (two aligned quadrants).",
+        max_length=80,
+    )
 
 
 class UploadMatch(BaseModel):

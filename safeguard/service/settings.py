@@ -104,7 +104,8 @@ class ServiceSettings:
     tls_in_front: bool = field(
         default_factory=lambda: os.environ.get("SAFEGUARD_TLS_IN_FRONT") == "1"
     )
-    # Normalised views of uploaded pictures matched too (query) or not (none).
+    # Variants of uploaded pictures matched too: views of them (query), and the variants
+    # enrolled with known pictures (all); or not (none).
     variants: Variants = field(
         default_factory=lambda: Variants(os.environ.get("SAFEGUARD_VARIANTS", "none"))
     )
