@@ -25,9 +25,11 @@ the work follows the margin's size, on pixels already squashed to at most 512 x 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from safeguard.media.deskew import deskewed
 
+SQUASH_SIDE = 512  # the side the decode squashes larger pictures to, for PDQ
 _BORDER_TOLERANCE = 20  # of a channel value, from the border colour
 _BORDER_SHARE = 0.97  # of a line's pixels that must be border-coloured
 _BAND_TOLERANCE = 28
@@ -35,6 +37,18 @@ _BAND_LINE_SHARE = 0.5  # a band line may hold text: half its pixels in the band
 _BAND_EDGE_SHARE = 0.9  # a band ends at its last nearly uniform line
 _MIN_KEPT = 0.3  # of each side: a view never keeps less
 _MIN_BAND = 0.03  # of the height: a thinner band is not worth a view
+
+
+def true_shape(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The pixels at the picture's own shape (longer side 512), where the decode squashed
+    them to 512 x 512 for PDQ: a turn, a square crop or a turn's fill is only what it is on
+    the picture as it is seen. PDQ's own downsampling makes the hash of either the same."""
+    rows, cols = pixels.shape[:2]
+    if abs(cols / rows - width / height) <= 0.01 * width / height:
+        return pixels
+    scale = SQUASH_SIDE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
 
 
 def views(pixels: np.ndarray) -> dict[str, np.ndarray]:

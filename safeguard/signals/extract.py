@@ -185,14 +185,15 @@ def _hash_image(
         found = signal.hash_raster(raster, dihedral=options.dihedral)
         result.perceptual[signal.name] = found
         result.values[signal.name] = found.value
-    if options.query_views:
-        from safeguard.media.geometry import views
-
-        result.views = _pdq_of(views(raster.pixels).items(), raster)
-    if options.enrolment_variants:
+    if options.query_views or options.enrolment_variants:
+        from safeguard.media.geometry import true_shape, views
         from safeguard.media.variants import geometric_variants
 
-        result.variants = _pdq_of(geometric_variants(raster.pixels), raster)
+        shaped = true_shape(raster.pixels, raster.width, raster.height)
+        if options.query_views:
+            result.views = _pdq_of(views(shaped).items(), raster)
+        if options.enrolment_variants:
+            result.variants = _pdq_of(geometric_variants(shaped), raster)
     result.error = "; ".join(notes) or None
     if options.thumbnail:
         result.thumbnail = review_thumbnail(raster)
