@@ -34,8 +34,10 @@ _BORDER_TOLERANCE = 20  # of a channel value, from the border colour
 _BORDER_SHARE = 0.97  # of a line's pixels that must be border-coloured
 _BAND_TOLERANCE = 28
 _BAND_LINE_SHARE = 0.5  # a band line may hold text: half its pixels in the band colour
-_BAND_EDGE_SHARE = 0.9  # a band ends at its last nearly uniform line
+_BAND_EDGE_SHARE = 0.9  # a band ends at its last nearly uniform line,
+_BAND_EDGE_TOLERANCE = 10  # uniform within this: a bright sky is not a white band's end
 _MIN_KEPT = 0.3  # of each side: a view never keeps less
+_TRIM_PASSES = 2  # a third pass eats into screens (measured on the tuning photos)
 _MIN_BAND = 0.03  # of the height: a thinner band is not worth a view
 
 
@@ -48,7 +50,8 @@ def true_shape(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
         return pixels
     scale = SQUASH_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+    # Nearest, as the squash itself: a blend would blur the edges that views cut along.
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST))
 
 
 def views(pixels: np.ndarray) -> dict[str, np.ndarray]:
@@ -105,7 +108,7 @@ def _depth(lines: np.ndarray, tolerance: int, share: float, limit: int) -> int:
 
 def _trim(pixels: np.ndarray) -> np.ndarray | None:
     current, changed = pixels, False
-    for _ in range(2):  # a second pass catches a border inside a border
+    for _ in range(_TRIM_PASSES):  # a later pass catches a border inside a border
         rows, cols = current.shape[:2]
         row_limit, col_limit = int(rows * (1 - _MIN_KEPT)), int(cols * (1 - _MIN_KEPT))
         columns = current.swapaxes(0, 1)
@@ -132,7 +135,7 @@ def _band_depth(lines: np.ndarray, limit: int) -> int:
         if share < _BAND_LINE_SHARE:
             break
         depth += 1
-        if share >= _BAND_EDGE_SHARE:
+        if _share_near(lines[depth - 1], colour, _BAND_EDGE_TOLERANCE) >= _BAND_EDGE_SHARE:
             end = depth
     return end
 
