@@ -276,3 +276,19 @@ def test_the_service_matches_uploads_through_enrolled_variants(tmp_path, store_u
         assert answer["action"] == action, (tier, answer)
     assert answer["matches"][0]["via"].startswith("enrolled:crop-")
     store.close()
+
+
+def test_a_variant_hit_takes_the_lists_review_band(store):
+    from safeguard.matching import Matcher
+    from safeguard.store import Thresholds
+
+    own = bytes(range(32))
+    store.import_entries("graded", [NewEntry("pdq", own, "A", record=1)], spec=ListSpec())
+    store.enrol_variants("graded", {own: {"crop-3%": _flipped(own, 150)}})
+    store.set_policy("graded", thresholds={"pdq": Thresholds(31, 40)})
+    near = _flipped(_flipped(own, 150), 36)  # 36 from the variant, far from the entry itself
+    band = Matcher(store, review_band=True, enrolled_variants=True)
+    (hit,) = band.match_hashes([("pdq", near)]).alerts
+    assert (hit.distance, hit.via, hit.in_review_band) == (36, "enrolled:crop-3%", True)
+    assert hit.decision is Action.REVIEW
+    assert Matcher(store, enrolled_variants=True).match_hashes([("pdq", near)]).alerts == []
