@@ -292,3 +292,25 @@ def test_a_variant_hit_takes_the_lists_review_band(store):
     assert (hit.distance, hit.via, hit.in_review_band) == (36, "enrolled:crop-3%", True)
     assert hit.decision is Action.REVIEW
     assert Matcher(store, enrolled_variants=True).match_hashes([("pdq", near)]).alerts == []
+
+
+def test_slivers_and_specks_give_no_variant_and_no_error():
+    import io
+
+    from safeguard.media.images import PdqMode
+    from safeguard.signals.extract import HashOptions, hash_content
+
+    rng = np.random.default_rng(0)
+    options = (
+        HashOptions(dihedral=True, query_views=True),
+        HashOptions(pdq_mode=PdqMode.EXACT, enrolment_variants=True),
+    )
+    for width, height in ((1, 1), (1, 100), (700, 2), (3, 3), (2000, 3)):
+        buffer = io.BytesIO()
+        pixels = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(buffer, "PNG")
+        data = buffer.getvalue()
+        for chosen in options:
+            hashed = hash_content("sliver.png", lambda data=data: io.BytesIO(data), chosen)
+            assert hashed.error is None and hashed.pdq is not None
+            assert hashed.views == {} and hashed.variants == {}  # all too small to trust
