@@ -41,6 +41,14 @@ def test_views_cut_margins_and_bands_and_nothing_else():
     banded.paste(Image.fromarray(picture), (0, 60))
     ImageDraw.Draw(banded).text((10, 20), "WHEN THE BUS IS LATE AGAIN", fill=(0, 0, 0))
     assert views(np.asarray(banded))["band"].shape[0] in range(198, 203)
+    dark_edge = picture.copy()
+    dark_edge[:30] = 50 + rng.integers(-9, 10, (30, 300, 3))  # the photo's own dark top,
+    # flat but for its texture, near the screen's grey
+    screen = np.full((280, 380, 3), 60, np.uint8)
+    screen[40:240, 40:340] = dark_edge
+    cut = views(screen)
+    assert cut["trim"].shape == (170, 300, 3)  # the loose trim eats the photo's dark top
+    assert cut["trim-tight"].shape == (200, 300, 3)  # the tight one stops at the photo
 
 
 def test_a_turned_picture_is_turned_back_and_an_upright_one_left_alone():

@@ -8,7 +8,8 @@ hash, as variants of the one entry. PDQ's capture radius is about 1 % of scale p
 2 % of shift and 1 degree of rotation (``../shared/notes/geometry-variants.md``), which
 sets the grid's spacing:
 
-* ``trim``: the picture with its own flat borders trimmed, as the query side trims;
+* ``trim``, ``trim-tight``: the picture with its own flat borders trimmed, as the query
+  side trims (so a photo with a flat edge of its own is cut alike on both sides);
 * ``crop-N%``: centred crops of 1 to 20 % a side, every 1 %;
 * ``top-N%``, ``bottom-N%`` (10, 20, 30) and ``left-N%``, ``right-N%`` (10, 20): one side
   cut, as a caption band laid over the picture and cut away again leaves it;
@@ -22,7 +23,7 @@ sets the grid's spacing:
 * ``tile-1`` to ``tile-4``: the quadrants, matched only as a vote of aligned quadrants of
   the query (see media.geometry), never one alone.
 
-134 variants at most; one too flat to hash well (quality under 50) is left out, since
+136 variants at most; one too flat to hash well (quality under 50) is left out, since
 flat crops match each other.
 """
 
@@ -46,9 +47,10 @@ WINDOW_CUTS = (0, 5, 10)  # percent of a side, for off-centre crops
 
 def geometric_variants(pixels: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """(name, pixels) of each geometric variant of a picture (rows, cols[, 3])."""
-    trimmed = margin_views(pixels).get("trim")
-    if trimmed is not None:
-        yield "trim", trimmed
+    cut = margin_views(pixels)
+    for name in ("trim", "trim-tight"):
+        if name in cut:
+            yield name, cut[name]
     rows, cols = pixels.shape[:2]
     for percent in CROP_PERCENTS:
         dy, dx = round(rows * percent / 100), round(cols * percent / 100)
