@@ -106,20 +106,40 @@ def _same(one: np.ndarray, other: np.ndarray) -> bool:
     return one.shape == other.shape and np.array_equal(one, other)
 
 
-def _share_near(line: np.ndarray, colour: np.ndarray, tolerance: int) -> float:
-    difference = np.abs(line.astype(np.int16) - colour)
-    if difference.ndim == 2:  # RGB: a pixel is as far as its farthest channel
-        difference = difference.max(axis=1)
-    return float(np.count_nonzero(difference <= tolerance)) / len(difference)
+def _distances(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """(lines, pixels): how far each pixel is from ``colour`` (RGB: its farthest channel),
+    in unsigned bytes throughout (no widening, no reduction over the short channel axis:
+    both cost more than the comparison itself)."""
+    difference = np.maximum(lines, colour) - np.minimum(lines, colour)
+    if difference.ndim == 3:
+        difference = np.maximum(np.maximum(difference[..., 0], difference[..., 1]),
+                                difference[..., 2])  # fmt: skip
+    return difference
+
+
+def _shares(distances: np.ndarray, tolerance: int) -> np.ndarray:
+    """Each line's share of pixels within ``tolerance``."""
+    return np.count_nonzero(distances <= tolerance, axis=1) / distances.shape[1]
+
+
+def _blocks(lines: np.ndarray, limit: int):
+    """(first line, distances from the edge's colour) of the lines up to ``limit``, in
+    blocks that double from 2 lines: a scan stops in its first, small block when there is
+    no margin, and takes a deep one in a few."""
+    colour = np.median(lines[0], axis=0).astype(lines.dtype)
+    start, size = 0, 2
+    while start < limit:
+        yield start, _distances(lines[start : min(start + size, limit)], colour)
+        start, size = start + size, size * 2
 
 
 def _depth(lines: np.ndarray, tolerance: int, share: float, limit: int) -> int:
     """How many lines from the edge (lines[0]) are near the edge's colour, up to ``limit``."""
-    colour = np.median(lines[0], axis=0).astype(np.int16)
-    depth = 0
-    while depth < limit and _share_near(lines[depth], colour, tolerance) >= share:
-        depth += 1
-    return depth
+    for start, distances in _blocks(lines, limit):
+        outside = np.flatnonzero(_shares(distances, tolerance) < share)
+        if outside.size:
+            return start + int(outside[0])
+    return limit
 
 
 def _trim(pixels: np.ndarray, tolerance: int) -> np.ndarray | None:
@@ -144,15 +164,15 @@ def _trim(pixels: np.ndarray, tolerance: int) -> np.ndarray | None:
 def _band_depth(lines: np.ndarray, limit: int) -> int:
     """The depth of a band at this edge: lines mostly in its colour (text allowed), ending
     at the last nearly uniform one; 0 when there is none worth cutting."""
-    colour = np.median(lines[0], axis=0).astype(np.int16)
-    depth = end = 0
-    while depth < limit:
-        share = _share_near(lines[depth], colour, _BAND_TOLERANCE)
-        if share < _BAND_LINE_SHARE:
+    end = 0
+    for start, distances in _blocks(lines, limit):
+        outside = np.flatnonzero(_shares(distances, _BAND_TOLERANCE) < _BAND_LINE_SHARE)
+        inside = distances[: outside[0]] if outside.size else distances
+        uniform = np.flatnonzero(_shares(inside, _BAND_EDGE_TOLERANCE) >= _BAND_EDGE_SHARE)
+        if uniform.size:
+            end = start + int(uniform[-1]) + 1
+        if outside.size:
             break
-        depth += 1
-        if _share_near(lines[depth - 1], colour, _BAND_EDGE_TOLERANCE) >= _BAND_EDGE_SHARE:
-            end = depth
     return end
 
 
