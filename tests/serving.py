@@ -15,10 +15,13 @@ from conftest import free_port
 
 
 @contextmanager
-def serving(store_url: str, *, workers: int = 1, env: dict | None = None) -> Iterator[str]:
+def serving(
+    store_url: str, *, workers: int = 1, env: dict | None = None, options: tuple[str, ...] = ()
+) -> Iterator[str]:
     """Serve ``store_url`` on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
     command = ["serve", "--workers", str(workers), "--port", str(port), "--db", store_url]
+    command += options
     process = subprocess.Popen(
         [sys.executable, "-m", "safeguard", *command],
         env={**os.environ, **(env or {})},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ import tempfile
 import typer
 
 from safeguard.cli.common import DB_OPTION, open_store, warn_without_alert_lists
+from safeguard.errors import UsageError
 
 
 def serve_command(
@@ -33,6 +35,13 @@ def serve_command(
         help="Where a self-report page built with `safeguard self-report build` is hosted "
         "(https://...): lets it call the API (repeatable).",
     ),
+    trusted_proxies: list[str] = typer.Option(
+        None,
+        "--trusted-proxy",
+        help="Address or network (CIDR) of a reverse proxy in front: X-Forwarded-For is read "
+        "only from these, and gives the client's address to audit records and limits "
+        "(repeatable; $SAFEGUARD_TRUSTED_PROXIES, comma-separated) \\[default: none trusted].",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
     db: str = DB_OPTION,
 ) -> None:
@@ -45,6 +54,7 @@ def serve_command(
     from safeguard.service.settings import ServiceSettings
     from safeguard.store.database import database_url
 
+    proxies = _trusted(trusted_proxies)
     url = database_url(db)
     store = open_store(db)
     warn_without_alert_lists(store)
@@ -85,9 +95,30 @@ def serve_command(
             access_log=False,
             http=GuardedHttpToolsProtocol,  # header size and time limits: see http_limits
             limit_concurrency=settings.max_connections,
+            # Without a trusted proxy, a forwarded address is never believed (uvicorn
+            # would otherwise believe any from 127.0.0.1: a local client could name itself).
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _trusted(given: list[str] | None) -> list[str]:
+    """The proxies' addresses or networks, checked: a typo must not trust the world."""
+    named = given or [
+        part.strip()
+        for part in os.environ.get("SAFEGUARD_TRUSTED_PROXIES", "").split(",")
+        if part.strip()
+    ]
+    for entry in named:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise UsageError(f"--trusted-proxy {entry!r} is not an address or network") from None
+        if ipaddress.ip_network(entry, strict=False).prefixlen == 0:
+            raise UsageError(f"--trusted-proxy {entry!r} would trust every address")
+    return named
 
 
 def _check_free(host: str, port: int) -> None:
