@@ -262,3 +262,21 @@ def evidence_snapshot(folder: Path) -> dict[str, tuple]:
         digest = None if path.is_dir() else hashlib.sha256(_read_without_touching(path)).hexdigest()
         state[str(path)] = (digest, info.st_size, info.st_mtime_ns, info.st_atime_ns, info.st_mode)
     return state
+
+
+REDIS_TEST_URL = os.environ.get("SAFEGUARD_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The loopback Redis server (its database 15), for limits shared across instances."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2).ping()
+    except (redis.RedisError, OSError) as error:
+        reason = f"Redis not reachable at {REDIS_TEST_URL}: {error}"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: a missing server fails instead of skipping)")
+        pytest.skip(reason)
+    return REDIS_TEST_URL

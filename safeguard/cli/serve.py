@@ -42,6 +42,12 @@ def serve_command(
         "only from these, and gives the client's address to audit records and limits "
         "(repeatable; $SAFEGUARD_TRUSTED_PROXIES, comma-separated) \\[default: none trusted].",
     ),
+    redis: str = typer.Option(
+        None,
+        "--redis",
+        help="redis://HOST:PORT/DB: keep per-key rate limits there, shared by every instance "
+        "of the service ($SAFEGUARD_REDIS_URL) \\[default: each worker keeps its share].",
+    ),
     log_level: str = typer.Option("warning", "--log-level"),
     db: str = DB_OPTION,
 ) -> None:
@@ -71,6 +77,8 @@ def serve_command(
         SAFEGUARD_MAX_UPLOAD_PIXELS=str(max_upload_pixels),
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
+    if redis:
+        os.environ["SAFEGUARD_REDIS_URL"] = redis
     if self_report_origins:
         os.environ["SAFEGUARD_SELF_REPORT_ORIGINS"] = ",".join(
             origin.rstrip("/") for origin in self_report_origins

@@ -58,7 +58,7 @@ from safeguard.service.models import (
     WebhookOut,
     problems,
 )
-from safeguard.service.ratelimit import RateLimiter
+from safeguard.service.ratelimit import RateLimiter, SharedRateLimiter
 from safeguard.service.recorder import Recorder
 from safeguard.service.settings import ServiceSettings
 from safeguard.service.webhooks import WebhookSender
@@ -155,7 +155,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.index = index
     app.state.recorder = recorder
     app.state.webhooks = webhook_store
-    authenticator = Authenticator(KeyStore(store.engine), RateLimiter(settings.workers))
+    limiter = RateLimiter(settings.workers)
+    if settings.redis_url:
+        limiter = SharedRateLimiter(settings.redis_url, fallback=limiter)
+    authenticator = Authenticator(KeyStore(store.engine), limiter)
     app.state.authenticator = authenticator
     docs.install(app)
     documents = (app.openapi_url, docs.DOCS_URL, docs.REDOC_URL)

@@ -19,7 +19,7 @@ import anyio
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from safeguard.service.ratelimit import RateLimiter, retry_after_header
+from safeguard.service.ratelimit import RateLimiter, SharedRateLimiter, retry_after_header
 from safeguard.store.audit import AuditEvent
 from safeguard.store.keys import ApiKey, KeyStore, Scope, StoredKey, parse_token
 
@@ -42,7 +42,7 @@ class Caller:
 
 
 class Authenticator:
-    def __init__(self, keys: KeyStore, limiter: RateLimiter) -> None:
+    def __init__(self, keys: KeyStore, limiter: RateLimiter | SharedRateLimiter) -> None:
         self.keys = keys
         self.limiter = limiter
         self._cache: dict[str, tuple[StoredKey | None, float]] = {}

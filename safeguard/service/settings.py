@@ -50,6 +50,9 @@ class ServiceSettings:
     )
     # Per-key rate limits are enforced in each worker with this share of the rate.
     workers: int = field(default_factory=lambda: _env_int("SAFEGUARD_SERVICE_WORKERS", 1))
+    # Redis for per-key rate limits shared by every instance (redis://host:6379/0); none:
+    # each worker keeps its share.
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("SAFEGUARD_REDIS_URL"))
     # How old a worker's view of the lists may be when it answers (seconds).
     freshness: float = field(default_factory=lambda: _env_float("SAFEGUARD_FRESHNESS", 0.25))
     # Readiness fails when the index could not follow the store for this long.
