@@ -14,6 +14,10 @@ held for as long as the client liked. This protocol adds, per connection:
 Bodies are capped separately (:mod:`safeguard.service.limits`), and connections
 per worker by uvicorn's ``limit_concurrency`` (503). A reverse proxy in front
 should still set its own, lower limits (see the README).
+
+A refused connection is closed the way nginx closes one (a lingering close): the answer,
+a half-close, then at most 2 s or 8 MiB of whatever the client still sends is read and
+dropped, so that a client still sending receives the answer instead of a reset.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ def http_limits() -> HttpLimits:
     return HttpLimits(settings.max_header_bytes, settings.header_timeout, settings.body_timeout)
 
 
+_LINGER_SECONDS = 2.0  # after a refusal, at most this long reading what still comes
+_LINGER_BYTES = 8 << 20  # or at most this much of it
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +59,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._refused = False
+        self._linger_left = 0  # bytes still read and dropped after a refusal
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -58,9 +68,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        self._linger_timer = _cancelled(self._linger_timer)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:  # answered: what still comes is read and dropped (see _linger)
+            self._linger_left -= len(data)
+            if self._linger_left <= 0:
+                self.transport.close()
+            return
         # Only a chunk that arrives while headers are awaited counts against the cap,
         # so a body in the same chunk never does: the overshoot is one socket read.
         counting = self._reading_headers
@@ -131,7 +147,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if cycle is not None:
             cycle.disconnected = True  # the application's receive() sees a disconnect
             cycle.message_event.set()
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """End the connection after a refusal without losing the refusal: send it and a
+        half-close, then read and drop what the client is still sending, for a moment,
+        before closing. Closing with its bytes unread makes the kernel reset the
+        connection, and the reset can reach the client before the answer (nginx's
+        lingering close does the same)."""
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self._linger_left = _LINGER_BYTES
+        self._linger_timer = self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
 
 def _cancelled(timer: asyncio.TimerHandle | None) -> None:
