@@ -4,6 +4,7 @@ copies match too (``--variants all`` on match, scan and serve)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from enum import StrEnum
@@ -12,7 +13,7 @@ import typer
 
 from safeguard.cli.common import DB_OPTION, WORKERS_OPTION, cli_audit, found_paths, open_store
 from safeguard.cli.hash_files import hash_with_progress
-from safeguard.errors import UsageError
+from safeguard.errors import NotFound, UsageError
 from safeguard.store import ListKind, ListSpec, NewEntry, Scheme, normalise_category
 from safeguard.store.audit import cli_actor
 
@@ -47,9 +48,8 @@ def enrol_command(
     from safeguard.signals.extract import HashOptions
 
     store = open_store(db, create=create)
-    existing = {hash_list.name: hash_list for hash_list in store.lists()}.get(list_name)
-    if existing is not None:
-        scheme = existing.scheme
+    with contextlib.suppress(NotFound):  # an existing list's pictures take its scheme
+        scheme = store.get_list(list_name).scheme
     if category is not None:
         try:
             category = normalise_category(scheme, category)

@@ -121,10 +121,10 @@ def _trusted(given: list[str] | None) -> list[str]:
     ]
     for entry in named:
         try:
-            ipaddress.ip_network(entry, strict=False)
+            network = ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise UsageError(f"--trusted-proxy {entry!r} is not an address or network") from None
-        if ipaddress.ip_network(entry, strict=False).prefixlen == 0:
+        if network.prefixlen == 0:
             raise UsageError(f"--trusted-proxy {entry!r} would trust every address")
     return named
 

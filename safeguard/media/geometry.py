@@ -19,9 +19,10 @@ are needed, so it works against hash-only partner lists too.
   enrolled with a known picture they vote (two of four aligned quadrants must match),
   which a sticker, a logo or a caption laid over one part of the picture cannot spoil.
 
-A trim or band view is made only when it cuts a real margin and keeps most of the picture. Lines are
-examined from the edge inwards and the scan stops at the first that is not margin, so
-the work follows the margin's size, on pixels already squashed to at most 512 x 512.
+A trim or band view is made only when it cuts a real margin and keeps most of the
+picture. Lines are examined from the edge inwards, in blocks, and the scan stops at the
+first that is not margin, so the work follows the margin's size, on pixels of at most
+512 x 512.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ import numpy as np
 from PIL import Image
 
 from safeguard.media.deskew import deskewed
+from safeguard.media.images import PDQ_SQUASH_SIDE
 
-SQUASH_SIDE = 512  # the side the decode squashes larger pictures to, for PDQ
 _BORDER_TOLERANCE = 20  # of a channel value, from the border colour
 _TIGHT_TOLERANCE = 6  # the same, for a flat, clean margin (a screen's)
 _BORDER_SHARE = 0.97  # of a line's pixels that must be border-coloured
@@ -51,7 +52,7 @@ def true_shape(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     rows, cols = pixels.shape[:2]
     if abs(cols / rows - width / height) <= 0.01 * width / height:
         return pixels
-    scale = SQUASH_SIDE / max(width, height)
+    scale = PDQ_SQUASH_SIDE / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Nearest, as the squash itself: a blend would blur the edges that views cut along.
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST))
@@ -88,14 +89,18 @@ def margin_views(pixels: np.ndarray) -> dict[str, np.ndarray]:
     tuning photos).
     """
     found: dict[str, np.ndarray] = {}
+    base = cut = None
     for suffix, tolerance in (("", _BORDER_TOLERANCE), ("-tight", _TIGHT_TOLERANCE)):
         trimmed = _trim(pixels, tolerance)
         # A band that holds text survives the trim (its lines are not uniform): look for
-        # it in what the trim left.
-        banded = _bands(trimmed if trimmed is not None else pixels)
-        if banded is not None:
-            rest = _trim(banded, tolerance)
-            banded = rest if rest is not None else banded
+        # it in what the trim left (once, when both trims left the same).
+        left = trimmed if trimmed is not None else pixels
+        if base is None or not _same(base, left):
+            base, cut = left, _bands(left)
+        banded = cut
+        if cut is not None:
+            rest = _trim(cut, tolerance)
+            banded = rest if rest is not None else cut
         for name, view in (("trim", trimmed), ("band", banded)):
             if view is not None and not any(_same(view, seen) for seen in found.values()):
                 found[name + suffix] = view

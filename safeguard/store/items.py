@@ -242,11 +242,14 @@ class ExhibitItems:
             ).scalars()
             return self.by_seq(exhibit_id, list(seqs))
 
-    def by_seq(self, exhibit_id: int, seqs: list[int]) -> list[ItemRecord]:
-        """The items of an exhibit with these sequence numbers, thumbnails included."""
+    def by_seq(
+        self, exhibit_id: int, seqs: list[int], *, thumbnails: bool = True
+    ) -> list[ItemRecord]:
+        """The items of an exhibit with these sequence numbers (with their thumbnails)."""
         found: list[ItemRecord] = []
         for start in range(0, len(seqs), 500):
-            found += self._records(exhibit_id, thumbnails=True, seqs=seqs[start : start + 500])
+            chosen = seqs[start : start + 500]
+            found += self._records(exhibit_id, thumbnails=thumbnails, seqs=chosen)
         return sorted(found, key=lambda record: record.seq)
 
     def _records(

@@ -23,7 +23,7 @@ from safeguard.store import ImportReport, ListKind, ListSpec, NewEntry, Scheme, 
 from safeguard.store.audit import Audit
 from safeguard.store.cases import Cases
 from safeguard.store.grades import Grade, Grades
-from safeguard.store.items import ExhibitItems
+from safeguard.store.items import ExhibitItems, ItemRecord
 from safeguard.triage.promoted_variants import VariantsDone, enrol_read_back
 
 
@@ -77,41 +77,45 @@ def promote_grades(
         importer="promote",
         imported_by=imported_by,
     )
-    stored = ExhibitItems(store)
-    rows = _entries(stored, case, chosen)
-    report = store.import_entries(list_name, rows, spec=spec, collapse_duplicates=True, audit=audit)
+    graded = _graded_items(ExhibitItems(store), chosen)
+    report = store.import_entries(
+        list_name, _entries(case, graded), spec=spec, collapse_duplicates=True, audit=audit
+    )
     done = None
     if variants:
         exhibits = {exhibit.id: exhibit for exhibit in Cases(store).exhibits(case)}
-        pictures = [
-            (exhibits[exhibit_id], item)
-            for exhibit_id in {exhibit_id for _, exhibit_id, _ in chosen}
-            for item in stored.by_seq(exhibit_id, [g.seq for _, e, g in chosen if e == exhibit_id])
-        ]
+        pictures = [(exhibits[exhibit_id], item) for _, exhibit_id, _, item in graded]
         done = enrol_read_back(store, list_name, pictures, audit=variants_audit)
     return Promotion(report, len(chosen), unverified, non_pertinent, done)
 
 
-def _entries(
-    stored: ExhibitItems, case: str, chosen: list[tuple[str, int, Grade]]
-) -> Iterator[NewEntry]:
-    record = 0
+def _graded_items(
+    stored: ExhibitItems, chosen: list[tuple[str, int, Grade]]
+) -> list[tuple[str, int, Grade, ItemRecord]]:
+    """Each chosen grade with its item (hashes only: no thumbnails), read once per exhibit."""
     by_exhibit: dict[int, list[tuple[str, Grade]]] = {}
     for exhibit_name, exhibit_id, grade in chosen:
         by_exhibit.setdefault(exhibit_id, []).append((exhibit_name, grade))
+    found = []
     for exhibit_id, graded in by_exhibit.items():
-        items = {item.seq: item for item in stored.by_seq(exhibit_id, [g.seq for _, g in graded])}
-        for exhibit_name, grade in graded:
-            item = items[grade.seq]
-            for signal, value in item.matchable_values().items():
-                record += 1
-                yield NewEntry(
-                    signal=signal,
-                    value=value,
-                    category=grade.category,
-                    series=grade.flags.series,
-                    victim_identified=grade.flags.victim_identified,
-                    external_id=f"{case}/{exhibit_name}/{grade.seq}",
-                    notes=grade.flags.notes,
-                    record=record,
-                )
+        seqs = [grade.seq for _, grade in graded]
+        items = {item.seq: item for item in stored.by_seq(exhibit_id, seqs, thumbnails=False)}
+        found += [(name, exhibit_id, grade, items[grade.seq]) for name, grade in graded]
+    return found
+
+
+def _entries(case: str, graded: list[tuple[str, int, Grade, ItemRecord]]) -> Iterator[NewEntry]:
+    record = 0
+    for exhibit_name, _, grade, item in graded:
+        for signal, value in item.matchable_values().items():
+            record += 1
+            yield NewEntry(
+                signal=signal,
+                value=value,
+                category=grade.category,
+                series=grade.flags.series,
+                victim_identified=grade.flags.victim_identified,
+                external_id=f"{case}/{exhibit_name}/{grade.seq}",
+                notes=grade.flags.notes,
+                record=record,
+            )

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safeguard.signals import PDQ
 from safeguard.signals.extract import HashOptions, hash_content
 from safeguard.sources.fetch import ReadBackError, read_back
 from safeguard.store.audit import Audit
@@ -36,10 +37,11 @@ def enrol_read_back(
     """Give each picture's PDQ entry in the list the variants of the picture itself."""
     done = VariantsDone()
     variants: dict[bytes, dict[str, bytes]] = {}
+    scanned: dict[int, ScanOptions] = {}  # how each exhibit was scanned
     for exhibit, item in pictures:
-        if item.pdq is None or (item.pdq_quality or 0) < 50:
-            continue  # no PDQ entry was made for it
-        options = ScanOptions.from_json(exhibit.options)
+        if PDQ.name not in item.matchable_values():
+            continue  # no PDQ entry was made for it (none, or too flat to match)
+        options = scanned.setdefault(exhibit.id, ScanOptions.from_json(exhibit.options))
         try:
             data = read_back(
                 Path(exhibit.source), exhibit.name, item.steps, item.sha256,
