@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,3 +57,34 @@ def peak_kib(pid: int | str = "self") -> int:
     size at fork, which would hide small peaks."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+
+
+def distinct_copies(folder: Path, photos: list[Path], copies: int, limit: int | None = None) -> int:
+    """``copies`` rounds of the photos in ``folder`` (``limit`` files at most), each file given
+    a few distinct trailing bytes so no two share a SHA-256 (a scan's de-duplication would
+    otherwise flatter it); returns the bytes written."""
+    folder.mkdir(parents=True)
+    total = 0
+    for round_ in range(copies):
+        for index, photo in enumerate(photos):
+            if limit is not None and round_ * len(photos) + index >= limit:
+                return total
+            data = photo.read_bytes() + f"safeguard-bench-{round_}-{index}".encode()
+            (folder / f"{round_:02d}-{index:04d}.jpg").write_bytes(data)
+            total += len(data)
+    return total
+
+
+def fat32_image(folder: Path, image: Path, total: int) -> None:
+    """A FAT32 disk image holding the folder's files (dosfstools and mtools)."""
+    size_kib = max(64 * 1024, (total * 2) // 1024)
+    environment = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+    subprocess.run(
+        ["mkfs.fat", "-C", "-F", "32", str(image), str(size_kib)], check=True, capture_output=True
+    )
+    files = sorted(str(p) for p in folder.iterdir())
+    for start in range(0, len(files), 200):
+        subprocess.run(
+            ["mcopy", "-i", str(image), *files[start : start + 200], "::/"],
+            check=True, capture_output=True, env=environment,
+        )  # fmt: skip

@@ -25,32 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from _common import corpus_photos
-
-
-def _exhibit(folder: Path, photos: list[Path], copies: int) -> int:
-    folder.mkdir(parents=True)
-    total = 0
-    for round_ in range(copies):
-        for index, photo in enumerate(photos):
-            data = photo.read_bytes() + f"safeguard-bench-{round_}-{index}".encode()
-            (folder / f"{round_:02d}-{index:04d}.jpg").write_bytes(data)
-            total += len(data)
-    return total
-
-
-def _disk(folder: Path, image: Path, total: int) -> None:
-    size_kib = max(64 * 1024, (total * 2) // 1024)
-    environment = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
-    subprocess.run(
-        ["mkfs.fat", "-C", "-F", "32", str(image), str(size_kib)], check=True, capture_output=True
-    )
-    files = sorted(str(p) for p in folder.iterdir())
-    for start in range(0, len(files), 200):
-        subprocess.run(
-            ["mcopy", "-i", str(image), *files[start : start + 200], "::/"],
-            check=True, capture_output=True, env=environment,
-        )  # fmt: skip
+from _common import corpus_photos, distinct_copies, fat32_image
 
 
 def _measure(command: list[str], environment: dict) -> tuple[float, float]:
@@ -98,9 +73,9 @@ def main() -> None:
         )  # fmt: skip
         for copies in (1, args.scale):
             folder = root / f"folder-{copies}x"
-            total = _exhibit(folder, photos, copies)
+            total = distinct_copies(folder, photos, copies)
             image = root / f"disk-{copies}x.img"
-            _disk(folder, image, total)
+            fat32_image(folder, image, total)
             count = len(photos) * copies
             hash_seconds, _ = _measure(
                 [*safeguard, "hash", "-r", "--workers", str(args.workers), str(folder)], environment

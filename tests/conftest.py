@@ -155,15 +155,21 @@ def store_url(request, tmp_path, monkeypatch):
     monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
     if request.param == "sqlite":
         return str(tmp_path / "store.db")
-    url = request.getfixturevalue("postgres_url")
+    return request.getfixturevalue("postgres_store_url")
+
+
+@pytest.fixture
+def postgres_store_url(postgres_url, tmp_path, monkeypatch):
+    """An empty store on the PostgreSQL server only (what a cluster scan needs)."""
+    monkeypatch.setenv("SAFEGUARD_INDEX_DIR", str(tmp_path / "index"))
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as connection:  # an empty database for every test
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    return url
+    return postgres_url
 
 
 @pytest.fixture

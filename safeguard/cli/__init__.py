@@ -23,6 +23,7 @@ from safeguard.cli import (
     report,
     review,
     scan,
+    scan_batch,
     self_report,
     serve,
     users,
@@ -75,6 +76,7 @@ def init_command(db: str = DB_OPTION) -> None:
 app.command("hash")(hash_files.hash_command)
 app.command("match")(match.match_command)
 app.command("scan")(scan.scan_command)
+app.command("scan-batch")(scan_batch.scan_batch_command)
 app.command("rematch")(scan.rematch_command)
 app.command("report")(report.report_command)
 app.add_typer(cases.app, name="cases")

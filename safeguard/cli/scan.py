@@ -6,6 +6,9 @@ import getpass
 import hashlib
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -35,6 +38,13 @@ EXAMINER_OPTION = typer.Option(
 AGENCY_OPTION = typer.Option(None, "--agency", help="The case's agency (kept on the case).")
 REFERENCE_OPTION = typer.Option(None, "--reference", help="The case's own reference number.")
 NOTES_OPTION = typer.Option(None, "--notes", help="Notes kept on the case.")
+CLUSTER_OPTION = typer.Option(
+    None,
+    "--cluster",
+    help="Scan on a Dask cluster: its scheduler (tcp://HOST:8786), or local:N for N worker "
+    "processes here. Every worker must see the evidence at the same path; needs a "
+    "PostgreSQL --db.",
+)
 
 
 def examiner_name(given: str | None) -> str:
@@ -65,12 +75,17 @@ def scan_command(
     reference: str = REFERENCE_OPTION,
     notes: str = NOTES_OPTION,
     workers: int = WORKERS_OPTION,
+    cluster: str = CLUSTER_OPTION,
     db: str = DB_OPTION,
 ) -> None:
     """Hash, match and record every file of an exhibit (resumes a killed scan)."""
     from safeguard.triage.scan import ScanOptions
 
     store = open_store(db)
+    if cluster is not None:
+        from safeguard.triage.cluster import require_shared_store
+
+        require_shared_store(store)
     warn_without_alert_lists(store)
     cases = Cases(store)
     given = {"agency": agency, "reference": reference, "notes": notes, "examiner": examiner}
@@ -98,8 +113,9 @@ def scan_command(
             err=True,
         )
     else:
-        _run_scan(store, source, case, exhibit, options, workers,
-                  examiner_name(examiner), resumed=bool(before))  # fmt: skip
+        with scanner(store, cluster, workers) as scan:
+            _run_scan(store, scan, source, case, exhibit, options,
+                      examiner_name(examiner), resumed=bool(before))  # fmt: skip
     summary = exhibit_summary(store, case, exhibit)
     if as_json:
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "schedule"}))
@@ -113,9 +129,30 @@ def scan_command(
     )
 
 
-def _run_scan(store, source, case, exhibit, options, workers, examiner, *, resumed) -> None:
+@contextmanager
+def scanner(store: Store, cluster: str | None, workers: int | None) -> Iterator[Callable]:
+    """What scans one exhibit, called as (source, case, exhibit, options=, on_item=,
+    examiner=): this machine's processes, or the Dask cluster named by ``--cluster``."""
+    if cluster is None:
+        from safeguard.triage.scan import scan_exhibit
+
+        yield partial(scan_exhibit, store, workers=workers)
+        return
+    from safeguard.triage.cluster import cluster_client, dashboard_link, scan_on_cluster
+
+    with cluster_client(cluster) as client:
+        threads = sum(client.nthreads().values())
+        typer.echo(f"cluster {cluster}: {len(client.nthreads())} workers, {threads} threads",
+                   err=True)  # fmt: skip
+        link = dashboard_link(client)
+        shown = link or "not served (it needs bokeh>=3.1 where the scheduler runs)"
+        typer.echo(f"Dask dashboard: {shown}", err=True)
+        yield partial(scan_on_cluster, store, client)
+
+
+def _run_scan(store, scan, source, case, exhibit, options, examiner, *, resumed) -> None:
     from safeguard.store.items import ExhibitItems
-    from safeguard.triage.scan import plan, scan_exhibit
+    from safeguard.triage.scan import plan
 
     cases, items = Cases(store), ExhibitItems(store)
     state = cases.exhibits(case, exhibit)
@@ -135,8 +172,7 @@ def _run_scan(store, source, case, exhibit, options, workers, examiner, *, resum
                 if _top_level(record):  # archive members and carved finds are extra work
                     progress.advance(record.size or 0)
 
-            scan_exhibit(store, source, case, exhibit, options=options, workers=workers,
-                         on_item=advance, examiner=examiner)  # fmt: skip
+            scan(source, case, exhibit, options=options, on_item=advance, examiner=examiner)
     except KeyboardInterrupt:
         saved = items.item_count(cases.exhibit(case, exhibit).id)
         detail = {"case": case, "exhibit": exhibit, "status": "interrupted", "items": saved}
@@ -149,7 +185,7 @@ def _run_scan(store, source, case, exhibit, options, workers, examiner, *, resum
     if stderr_is_terminal():
         typer.echo(f"scanned {exhibit} in {progress.elapsed:.1f} s", err=True)
     summary = exhibit_summary(store, case, exhibit)
-    audit_from_cli(store, "exhibit.scan", _audit_detail(case, summary))
+    audit_from_cli(store, "exhibit.scan", audit_detail(case, summary))
 
 
 def rematch_command(
@@ -173,7 +209,7 @@ def rematch_command(
             continue
         total, changed, unrotated = rematch_exhibit(store, found)
         summary = exhibit_summary(store, case, found.name)
-        audit_from_cli(store, "exhibit.rematch", _audit_detail(case, summary))
+        audit_from_cli(store, "exhibit.rematch", audit_detail(case, summary))
         typer.echo(f"{found.name}: {total:,} items matched again, {changed:,} with new results")
         if unrotated:
             typer.echo(
@@ -226,7 +262,7 @@ def warn_if_not_complete(store: Store, exhibits: list[Exhibit]) -> None:
             typer.echo(f"  {problem.level.value}: {problem.message}", err=True)
 
 
-def _audit_detail(case: str, summary: dict) -> dict:
+def audit_detail(case: str, summary: dict) -> dict:
     """What the audit log keeps of a scan or re-match: enough to show the report is that one."""
     counted = {k: v for k, v in summary.items() if k != "schedule"}
     digest = hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()

@@ -51,6 +51,7 @@ from safeguard.vocabulary.content import (
     ZIP,
     MediaType,
     looks_like_tar,
+    sniff,
 )
 
 _CHUNK = 1 << 20
@@ -227,10 +228,30 @@ def _open(item: Item) -> BinaryIO:
     return item.open()
 
 
+def zip_member_count(item: Item) -> int | None:
+    """How many members a zip item yields, from its central directory alone (nothing is
+    decompressed); None when the item is not a zip that can be listed."""
+    if item.open is None:
+        return None
+    try:
+        with _open(item) as stream:
+            if sniff(stream.read(SNIFF_BYTES)) is not ZIP:
+                return None
+            stream.seek(0)
+            with zipfile.ZipFile(stream) as archive:
+                return sum(1 for info in archive.infolist() if not _is_folder_entry(info))
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile):
+        return None  # the scan's own reading of it says what is wrong
+
+
+def _is_folder_entry(info: zipfile.ZipInfo) -> bool:
+    return info.is_dir() and info.file_size == 0
+
+
 def _zip_members(parent: Item, limits: ArchiveLimits, budget: _Budget) -> Members:
     with _open(parent) as stream, zipfile.ZipFile(stream) as archive:
         for info in archive.infolist():
-            if info.is_dir() and info.file_size == 0:
+            if _is_folder_entry(info):
                 continue  # a folder entry; one named like a folder but holding data is read
             stamp = _zip_time(info.date_time)
             if info.flag_bits & 0x1:

@@ -128,6 +128,7 @@ class Item:
     # a path on the examiner's machine, or the dfVFS path spec of a file inside an image.
     local_path: str | None = None
     path_spec: object | None = None
+    span: tuple[int, int] | None = None  # a carved item: its (start, end) bytes in its volume
 
 
 class UniqueNames:

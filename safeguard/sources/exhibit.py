@@ -25,7 +25,13 @@ from dfvfs.path import factory
 
 from safeguard.errors import UsageError
 from safeguard.sources.base import Item, Level, Locator, Problem
-from safeguard.sources.disk import DiskImageSource, os_spec, read_signature, verify_ewf
+from safeguard.sources.disk import (
+    Carving,
+    DiskImageSource,
+    os_spec,
+    read_signature,
+    verify_ewf,
+)
 from safeguard.sources.disk.signatures import HEAD_BYTES, disk_image_signature
 from safeguard.sources.files import open_evidence
 from safeguard.sources.folder import FolderSource
@@ -53,6 +59,12 @@ class Exhibit:
     items: Iterator[Item]
     problems: list[Problem] = field(default_factory=list)
     verify: Callable[[], dict | None] = lambda: None
+    disk: DiskImageSource | None = None  # the image walked, when the exhibit is one
+
+    def entries(self) -> Iterator[Item | Carving]:
+        """The walk with each volume's carving left to do (a cluster splits it), instead of
+        :attr:`items`: one or the other is walked, never both."""
+        return self.disk.entries() if self.disk is not None else self.items
 
 
 def open_exhibit(path: Path, name: str, *, carve: bool = True) -> Exhibit:
@@ -67,7 +79,7 @@ def open_exhibit(path: Path, name: str, *, carve: bool = True) -> Exhibit:
         disk = DiskImageSource(os_spec(path), Locator.root("image", name), carve=carve)
         found = disk.volumes()
         if found.recognised or signature:
-            exhibit = Exhibit(disk.items(), disk.problems)
+            exhibit = Exhibit(disk.items(), disk.problems, disk=disk)
             if gap := missing_segments(path):
                 exhibit.problems.append(Problem(Level.ERROR, gap))
             if not found.file_systems and not any(p.level is Level.ERROR for p in found.problems):
@@ -80,7 +92,7 @@ def open_exhibit(path: Path, name: str, *, carve: bool = True) -> Exhibit:
             return exhibit
     elif kind in _DECOMPRESSORS and (compressed := _compressed_image(path, kind)) is not None:
         disk = DiskImageSource(compressed, Locator.root("image", name), carve=carve)
-        return Exhibit(disk.items(), disk.problems)
+        return Exhibit(disk.items(), disk.problems, disk=disk)
     single = Item(
         Locator.root("file", name).child("file", path.name),
         partial(open_evidence, str(path)),

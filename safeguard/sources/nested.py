@@ -22,6 +22,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 
 from safeguard.sources.archives import ArchiveLimits, ExhibitSpend, archive_members, is_archive
 from safeguard.sources.base import Item, Level, Locator
@@ -45,16 +46,20 @@ def expand_containers(
     carve: bool = True,
     spend: ExhibitSpend | None = None,
     within: Callable[[Locator], bool] | None = None,
+    members: tuple[int, int | None] | None = None,
 ) -> Iterator[Item]:
     """Yield every item, each container's contents (recursively) just before it.
 
     ``spend`` (shared by every archive of the exhibit) tells the caller what the
     archives expanded to and whether the exhibit's budget ran out. With ``within``,
     only the containers it accepts are opened (reading one item back by its locator).
+    With ``members`` (start, stop), only those direct contents of the given items are
+    yielded (a cluster worker's share of a large archive), and the items themselves only
+    by the share that runs to the end (stop None), after the last member.
     """
     opener = _Opener(limits or ArchiveLimits(), carve, spend or ExhibitSpend(), within)
     for item in items:
-        yield from opener.with_contents(item)
+        yield from opener.with_contents(item, members)
 
 
 class _Opener:
@@ -64,16 +69,22 @@ class _Opener:
         self.spend = spend
         self.within = within
 
-    def with_contents(self, item: Item) -> Iterator[Item]:
+    def with_contents(
+        self, item: Item, members: tuple[int, int | None] | None = None
+    ) -> Iterator[Item]:
         if self.within is not None and not self.within(item.locator):
             yield item
             return
+        contents = self._contents(item)
+        if members is not None:
+            contents = islice(contents, *members)
         try:
-            for content in self._contents(item):
+            for content in contents:
                 yield from self.with_contents(content)
         except Exception as error:  # a container that breaks its reader is that item's error
             item.errors.append(f"contents not all read: {type(error).__name__}: {error}")
-        yield item
+        if members is None or members[1] is None:
+            yield item
 
     def _contents(self, item: Item) -> Iterator[Item]:
         if item.open is None:

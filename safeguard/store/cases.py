@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from safeguard.errors import UsageError
 from safeguard.sources.base import Level, Problem
@@ -127,11 +128,17 @@ class Cases:
 
     def _case_id(self, connection, case: str) -> int:
         case_id = connection.execute(select(cases.c.id).where(cases.c.name == case)).scalar()
-        if case_id is None:
-            case_id = connection.execute(
-                cases.insert().values(name=case, created_at=datetime.now(UTC)).returning(cases.c.id)
-            ).scalar_one()
-        return case_id
+        if case_id is not None:
+            return case_id
+        try:
+            with connection.begin_nested():
+                return connection.execute(
+                    cases.insert()
+                    .values(name=case, created_at=datetime.now(UTC))
+                    .returning(cases.c.id)
+                ).scalar_one()
+        except IntegrityError:  # made meanwhile by a scan of another of its exhibits
+            return connection.execute(select(cases.c.id).where(cases.c.name == case)).scalar_one()
 
     def start_exhibit(
         self, case: str, name: str, source: str, options: dict, examiner: str | None = None

@@ -19,7 +19,8 @@ from safeguard.signals import PDQ
 from safeguard.store.cases import RUNNING, Exhibit, list_snapshot
 from safeguard.store.items import ExhibitItems, ItemRecord
 from safeguard.store.lists import Store
-from safeguard.triage.scan import ScanOptions, match_records
+from safeguard.triage.recording import match_records
+from safeguard.triage.scan import ScanOptions
 
 GROUP = 500
 _PDQ_BYTES = PDQ.size_bytes

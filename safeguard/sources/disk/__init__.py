@@ -23,12 +23,13 @@ from dfvfs.resolver import context, resolver
 
 from safeguard.sources.base import Item, Level, Locator, Problem
 from safeguard.sources.disk.dfvfs_walk import DfvfsWalk
-from safeguard.sources.disk.free_space import Space, carved_items
+from safeguard.sources.disk.free_space import Carving, Space
 from safeguard.sources.disk.signatures import disk_image_signature, read_signature
 from safeguard.sources.disk.tsk import FS_NAMES, TskWalk
 from safeguard.sources.disk.volumes import Volume, VolumeScan, scan_volumes
 
 __all__ = [
+    "Carving",
     "DiskImageSource",
     "disk_image_signature",
     "os_spec",
@@ -78,6 +79,29 @@ class DiskImageSource:
         return self._scan
 
     def items(self) -> Iterator[Item]:
+        for entry in self.entries():
+            if isinstance(entry, Carving):
+                yield from self.carved(entry)
+            else:
+                yield entry
+
+    def carved(
+        self,
+        carving: Carving,
+        regions: list[tuple[int, int]] | None = None,
+        problems: list[Problem] | None = None,
+    ) -> Iterator[Item]:
+        """A volume's carved pictures (of ``regions`` only, if given); a failure is a problem
+        (in ``problems`` if given, else the image's own)."""
+        try:
+            yield from carving.items(regions)
+        except Exception as error:  # carving that breaks off loses only its own volume's rest
+            where = self.volumes().where(carving.locator)
+            found = Problem(Level.ERROR, f"{where}: carving stopped: {error}")
+            (self.problems if problems is None else problems).append(found)
+
+    def entries(self) -> Iterator[Item | Carving]:
+        """The items of the walk, each volume's free space as one :class:`Carving`."""
         found = self.volumes()
         self.problems.extend(found.problems)
         for volume in found.volumes:
@@ -105,14 +129,14 @@ class DiskImageSource:
                 )
             )
 
-    def _volume_items(self, volume: Volume) -> Iterator[Item]:
+    def _volume_items(self, volume: Volume) -> Iterator[Item | Carving]:
         snapshot = any(step.kind == "snapshot" for step in volume.locator.steps)
         # A snapshot's free space is the live volume's, as it was: carved once, there.
         carve = self.carve and not snapshot
         fs_spec = volume.file_system
         if fs_spec is None:
             if carve:
-                yield from carved_items(volume.spec, volume.locator, None, self.context)
+                yield Carving(volume.spec, volume.locator, None, self.context)
             return
         if fs_spec.type_indicator != definitions.TYPE_INDICATOR_TSK:
             name = _DFVFS_NAMES.get(fs_spec.type_indicator, fs_spec.type_indicator)
@@ -135,7 +159,7 @@ class DiskImageSource:
         self._check_whole(fs_spec, locator, space.size)
         yield from TskWalk(info, fs_spec, locator, space).items()
         if carve:
-            yield from carved_items(fs_spec.parent, locator, space, self.context)
+            yield Carving(fs_spec.parent, locator, space, self.context)
 
 
 def _volume_size(spec, context) -> int | None:

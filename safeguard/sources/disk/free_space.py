@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from dfvfs.resolver import resolver
 
@@ -60,31 +61,53 @@ class Space:
         return offset in self.deleted_starts
 
 
-def carved_items(volume_spec, locator: Locator, space: Space | None, context) -> Iterator[Item]:
-    """JPEG and PNG pictures found by structure where no live file is.
+@dataclass(slots=True)
+class Carving:
+    """A volume's unallocated space, still to be carved.
 
-    ``space`` is None for a volume with no readable file system: all of it is searched.
+    A walk yields this where the volume's carved pictures belong (after its files);
+    :meth:`items` carves it there and then, or, given some of :meth:`regions`, only
+    those: a cluster worker carves its own range of a large volume.
     """
-    volume = resolver.Resolver.OpenFileObject(volume_spec, resolver_context=context)
-    if space is None:
-        space = Space(512, volume.get_size())
-    # dfVFS hands TSK the partition (or the whole image) with the file system at byte 0.
-    start_in_image = getattr(volume_spec, "start_offset", None) or 0
 
-    def read(offset: int, length: int) -> bytes:
-        volume.seek(offset)
-        return volume.read(length)
+    volume_spec: object
+    locator: Locator
+    space: Space | None  # None: a volume with no readable file system, searched whole
+    context: object
 
-    for found in carve(read, space.unallocated()):
-        if space.starts_deleted_file(found.offset):
-            continue  # the deleted file listed above is this same physical copy
-        where = start_in_image + found.offset
-        data = read(found.offset, found.length)
-        problems = [] if found.complete else [f"fragment: {found.problem}"]
-        yield Item(
-            locator.child("carved", f"{found.kind} at byte {where:,} (sector {where // 512})"),
-            lambda data=data: io.BytesIO(data),
-            size=found.length,
-            allocation=Allocation.CARVED,
-            errors=problems,
-        )
+    def regions(self) -> list[tuple[int, int]]:
+        return self._space(self._volume()).unallocated()
+
+    def items(self, regions: list[tuple[int, int]] | None = None) -> Iterator[Item]:
+        """JPEG and PNG pictures found by structure where no live file is."""
+        volume = self._volume()
+        space = self._space(volume)
+        # dfVFS hands TSK the partition (or the whole image) with the file system at byte 0.
+        start_in_image = getattr(self.volume_spec, "start_offset", None) or 0
+
+        def read(offset: int, length: int) -> bytes:
+            volume.seek(offset)
+            return volume.read(length)
+
+        for found in carve(read, space.unallocated() if regions is None else regions):
+            if space.starts_deleted_file(found.offset):
+                continue  # the deleted file listed above is this same physical copy
+            where = start_in_image + found.offset
+            data = read(found.offset, found.length)
+            problems = [] if found.complete else [f"fragment: {found.problem}"]
+            yield Item(
+                self.locator.child(
+                    "carved", f"{found.kind} at byte {where:,} (sector {where // 512})"
+                ),
+                lambda data=data: io.BytesIO(data),
+                size=found.length,
+                allocation=Allocation.CARVED,
+                errors=problems,
+                span=(found.offset, found.offset + found.length),
+            )
+
+    def _volume(self):
+        return resolver.Resolver.OpenFileObject(self.volume_spec, resolver_context=self.context)
+
+    def _space(self, volume) -> Space:
+        return self.space if self.space is not None else Space(512, volume.get_size())
