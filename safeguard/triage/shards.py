@@ -16,6 +16,7 @@ thumbnail), never their bytes; the client matches and saves them in walk order.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import socket
 import threading
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from safeguard.errors import UsageError
+from safeguard.signals.extract import hash_content
 from safeguard.sources.archives import ExhibitSpend, zip_member_count
 from safeguard.sources.base import Item, Level, Problem
 from safeguard.sources.disk import Carving
@@ -242,3 +244,13 @@ def evidence_visible(source: str) -> str | None:
     except OSError as error:
         return f"{error.strerror or error}"
     return None
+
+
+def warm_up(options: ScanOptions) -> None:
+    """Run on each worker while the client lists the exhibit: the hashing code loaded
+    (Numba's compiled kernels from their cache, Pillow's decoders) before the first shard."""
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.linear_gradient("L").resize((64, 64)).convert("RGB").save(picture, "JPEG")
+    hash_content("warm-up", lambda: io.BytesIO(picture.getvalue()), options.hash_options())
