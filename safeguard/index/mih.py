@@ -160,7 +160,7 @@ def _build_tables(codes, layout, table_base):
     return offsets.astype(np.uint32), order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # threads search at once (concurrent scans, service threads)
 def _search(codes, offsets, table_base, layout, order, query, radius, masks, mask_bounds):
     """Positions and distances of every code within ``radius`` of ``query`` (may repeat).
 
@@ -204,7 +204,7 @@ def _search(codes, offsets, table_base, layout, order, query, radius, masks, mas
     return found_positions[:found], found_distances[:found]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(codes, query, radius):
     """Every code within ``radius``, by checking them all (small sets, large radii)."""
     within = np.empty(codes.shape[0], dtype=np.int64)
