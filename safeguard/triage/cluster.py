@@ -162,10 +162,10 @@ def scan_on_cluster(
     files_per_shard: int = SHARD_FILES,
 ) -> ClusterScan:
     """Scan (or finish scanning) one exhibit on the cluster behind ``client``."""
-    require_shared_store(store)
-    options = options or ScanOptions()
     from distributed import fire_and_forget
 
+    require_shared_store(store)
+    options = options or ScanOptions()
     threads = check_evidence(client, source)
     for worker in client.nthreads():
         fire_and_forget(client.submit(warm_up, options, workers=[worker], pure=False))
@@ -212,8 +212,8 @@ def scan_on_cluster(
     finally:
         results.close()
     recorder.flush()
-    verification, verified_problems = verifying.result()
-    finish(store, state.id, verification, [*opened.problems, *found, *verified_problems])
+    verification = verifying.result()  # its problems join the exhibit's, as on one machine
+    finish(store, state.id, verification, [*opened.problems, *found])
     outcome.saving_seconds = recorder.saving_seconds
     return outcome
 
@@ -224,17 +224,20 @@ class _Verification(threading.Thread):
     def __init__(self, opened) -> None:
         super().__init__(daemon=True)
         self.opened = opened
-        self.outcome: tuple[dict | None, list[Problem]] = (None, [])
+        self.verification: dict | None = None
         self.start()
 
     def run(self) -> None:
-        before = len(self.opened.problems)
-        verification = self.opened.verify()
-        self.outcome = verification, self.opened.problems[before:]
+        try:
+            self.verification = self.opened.verify()
+        except Exception as error:  # the scan goes on; the exhibit says what was not shown
+            self.opened.problems.append(
+                Problem(Level.ERROR, f"the image's stored hash could not be checked: {error}")
+            )
 
-    def result(self) -> tuple[dict | None, list[Problem]]:
+    def result(self) -> dict | None:
         self.join()
-        return self.outcome
+        return self.verification
 
 
 class _Numbering:
