@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -144,9 +143,7 @@ class ClusterScan:
 
     exhibit_id: int
     shards: int = 0
-    threads: int = 0
     saving_seconds: float = 0.0  # writing to the store
-    waiting_seconds: float = 0.0  # the client waiting for workers' results
 
 
 def scan_on_cluster(
@@ -172,7 +169,7 @@ def scan_on_cluster(
     state = Cases(store).start_exhibit(
         case, exhibit, str(source.resolve()), options.to_json(), examiner=examiner
     )
-    outcome = ClusterScan(state.id, threads=threads)
+    outcome = ClusterScan(state.id)
     if state.status == COMPLETE:
         return outcome
     opened = open_exhibit(source, exhibit)
@@ -195,12 +192,7 @@ def scan_on_cluster(
     outcome.shards = len(shards)
     results = _in_order(client, shards, options, entries, window=2 * threads + 2)
     try:
-        while True:
-            waited = time.perf_counter()
-            shard, result = next(results, (None, None))
-            outcome.waiting_seconds += time.perf_counter() - waited
-            if result is None:
-                break
+        for shard, result in results:
             found.extend(p for p in result.problems if p not in found)
             if result.archives_spent and not any(p.message.startswith("archives:") for p in found):
                 found.append(Problem(Level.ERROR, f"archives: {result.archives_spent}"))

@@ -76,7 +76,6 @@ class ShardResult:
     # Carved items: (locator, start, end) in the volume, to drop what a previous range
     # carved already (a picture that runs over the cut between two ranges).
     carved: list[tuple[str, int, int]] = field(default_factory=list)
-    worker: str = ""
 
 
 def walk_entries(opened: Exhibit) -> list[Item | Carving]:
@@ -163,7 +162,6 @@ def _carving_ranges(regions: list[tuple[int, int]]) -> Iterator[tuple[tuple[int,
 def read_shard(shard: Shard, options: ScanOptions) -> ShardResult:
     """Run on a worker: read and hash the shard's items (and everything inside them)."""
     opened, entries = _listing(shard)
-    at = entries[shard.first] if shard.first < len(entries) else None
     if not _agrees(shard, entries):
         raise EvidenceDiffers(
             f"worker {socket.gethostname()} (pid {os.getpid()}) lists {len(entries):,} entries "
@@ -171,9 +169,9 @@ def read_shard(shard: Shard, options: ScanOptions) -> ShardResult:
             "sees is not the evidence the scan started on"
             + "".join(f"; {problem.message}" for problem in opened.problems)
         )
-    result = ShardResult([], worker=f"{socket.gethostname()}:{os.getpid()}")
+    result = ShardResult([])
     if shard.regions is not None:
-        items = opened.disk.carved(at, list(shard.regions), result.problems)
+        items = opened.disk.carved(entries[shard.first], list(shard.regions), result.problems)
     else:
         # Copies: a retried shard must not see the errors an earlier attempt appended.
         items = (
