@@ -351,7 +351,7 @@ def _one_at_a_time(client, shard: Shard, options: ScanOptions, entries: list) ->
 
 def _killed(item: Item, tries: int) -> Job:
     """The record of an item no worker survived reading."""
-    record = new_record(replace(item, errors=list(item.errors)), 0)
+    record = new_record(item, 0)  # its own copy of the item's errors
     record.errors.append(KILLED.format(tries=tries))
     return Job(record, None)
 

@@ -195,14 +195,19 @@ def _problems(opened: Exhibit, spend: ExhibitSpend) -> list[Problem]:
 
 
 def _guarded(opened: Exhibit) -> Iterator[Item]:
-    """The exhibit's items; if its walk itself breaks, an exhibit error, not a crash.
+    return guarded(opened, opened.items)
+
+
+def guarded(opened: Exhibit, walk: Iterator) -> Iterator:
+    """The exhibit's walk (its items, or its entries); if the walk itself breaks, an exhibit
+    error, not a crash.
 
     Sources keep their own failures per item and per volume; this catches what
     they could not, so the items listed so far are still scanned and the exhibit
     is reported as failed, with the reason.
     """
     try:
-        yield from opened.items
+        yield from walk
     except Exception as error:
         opened.problems.append(
             Problem(Level.ERROR, f"listing stopped part-way: {type(error).__name__}: {error}")

@@ -28,12 +28,12 @@ from pathlib import Path
 from safeguard.errors import UsageError
 from safeguard.signals.extract import hash_content
 from safeguard.sources.archives import ExhibitSpend, zip_member_count
-from safeguard.sources.base import Item, Level, Problem
+from safeguard.sources.base import Item, Problem
 from safeguard.sources.disk import Carving
 from safeguard.sources.exhibit import Exhibit, open_exhibit
 from safeguard.sources.nested import expand_containers
 from safeguard.triage.recording import Job, RecentContent
-from safeguard.triage.scan import ScanOptions, hash_job, new_record, read_job
+from safeguard.triage.scan import ScanOptions, guarded, hash_job, new_record, read_job
 
 SHARD_FILES = 64
 SHARD_BYTES = 64 << 20
@@ -79,15 +79,9 @@ class ShardResult:
 
 
 def walk_entries(opened: Exhibit) -> list[Item | Carving]:
-    """The exhibit's walk, listed whole; a walk that breaks is the exhibit's problem."""
-    entries: list[Item | Carving] = []
-    try:
-        entries.extend(opened.entries())
-    except Exception as error:
-        opened.problems.append(
-            Problem(Level.ERROR, f"listing stopped part-way: {type(error).__name__}: {error}")
-        )
-    return entries
+    """The exhibit's walk, listed whole, carving left to do; a walk that breaks is the
+    exhibit's problem."""
+    return list(guarded(opened, opened.entries()))
 
 
 def plan_shards(
