@@ -23,6 +23,7 @@ from safeguard.cli.common import (
     warn_without_alert_lists,
 )
 from safeguard.cli.progress import progress_bar, stderr_is_terminal
+from safeguard.interrupts import stop_between_items
 from safeguard.media.options import PdqMode, Variants
 from safeguard.store import Store
 from safeguard.store.cases import COMPLETE, RUNNING, Cases, Exhibit, other_settings
@@ -177,7 +178,7 @@ def _run_scan(store, scan, source, case, exhibit, options, examiner, *, resumed)
                    err=True)  # fmt: skip
     listed, total = plan(source) if stderr_is_terminal() else (0, 0)
     try:
-        with progress_bar(
+        with stop_between_items(), progress_bar(
             f"scanning {exhibit}", total_bytes=total, total_files=listed,
             done_files=done_files, done_bytes=done_bytes,
         ) as progress:  # fmt: skip

@@ -40,6 +40,7 @@ from safeguard.cli.scan import (
     warn_if_not_complete,
 )
 from safeguard.errors import UsageError
+from safeguard.interrupts import stop_between_items, stop_if_asked
 from safeguard.media.options import PdqMode, Variants
 from safeguard.store.cases import COMPLETE, Cases, other_settings
 
@@ -140,6 +141,8 @@ def scan_batch_command(
             try:
                 scan(row.source, row.case, row.exhibit, options=options, on_item=advance,
                      examiner=examiner_name(examiner))  # fmt: skip
+            except KeyboardInterrupt:  # Ctrl-C: this exhibit stopped at a safe point
+                pass
             except Exception as error:  # one exhibit's failure is reported, the rest go on
                 failures[row] = f"{type(error).__name__}: {error}"
 
@@ -153,19 +156,23 @@ def _complete(cases: Cases, row: Row) -> bool:
 
 
 def _run_all(rows: list[Row], run, concurrent: int) -> None:
-    """Each row in a thread, ``concurrent`` at a time. Ctrl-C leaves them where they are:
-    every batch saved so far stays, and the same command resumes each exhibit."""
+    """Each row in a thread, ``concurrent`` at a time. Ctrl-C stops each running exhibit
+    at its next safe point, saving what is whole (a second Ctrl-C stops at once); the
+    same command resumes each exhibit."""
     slots = threading.Semaphore(concurrent)
     threads = []
     try:
-        for row in rows:
-            slots.acquire()
-            thread = threading.Thread(target=_in_slot, args=(run, row, slots), daemon=True)
-            thread.start()
-            threads.append(thread)
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.2)
+        with stop_between_items():
+            for row in rows:
+                slots.acquire()
+                stop_if_asked()  # no new exhibit is started once Ctrl-C was pressed
+                thread = threading.Thread(target=_in_slot, args=(run, row, slots), daemon=True)
+                thread.start()
+                threads.append(thread)
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+            stop_if_asked()
     except KeyboardInterrupt:
         typer.echo("\nsafeguard: interrupted: run the same command to resume", err=True)
         raise typer.Exit(INTERRUPTED_EXIT) from None

@@ -23,6 +23,7 @@ from safeguard.errors import (
     UndecodableImageError,
     UnsupportedMediaError,
 )
+from safeguard.interrupts import reraise_if_interrupt
 from safeguard.media.camera_raw import embedded_preview
 from safeguard.media.images import DecodeLimits, PdqMode, Raster, decode_raster
 from safeguard.media.thumbnails import ContactSheet, review_thumbnail
@@ -115,6 +116,7 @@ def hash_content(name: str, opener: Opener, options: HashOptions) -> FileHashes:
         result.error = str(error)
         result.too_large = isinstance(error, MediaTooLargeError)
     except Exception as error:  # a fault barrier: one bad item must not end a long run
+        reraise_if_interrupt(error)
         result.error = f"internal error ({type(error).__name__}: {error}); please report it"
     if result.changed:
         result.error = "; ".join(filter(None, (result.error, result.changed)))

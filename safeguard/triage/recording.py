@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 
+from safeguard.interrupts import stop_if_asked
 from safeguard.matching import Matcher, MatchResult
 from safeguard.signals import DIHEDRAL_NAMES
 from safeguard.signals.extract import FileHashes
@@ -67,6 +68,7 @@ class Recorder:
     def add(self, jobs: Iterable[Job]) -> None:
         jobs = iter(jobs)
         while group := list(islice(jobs, MATCH_GROUP)):
+            stop_if_asked()  # between groups: every record in the batch is whole
             for record in complete_group(group, self.recent, self.matcher):
                 self.batch.append(record)
                 if self.on_item is not None:

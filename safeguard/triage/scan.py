@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from safeguard.index.hamming import HammingIndex
+from safeguard.interrupts import reraise_if_interrupt
 from safeguard.matching import Matcher
 from safeguard.media.images import PdqMode
 from safeguard.media.options import Variants
@@ -209,6 +210,7 @@ def guarded(opened: Exhibit, walk: Iterator) -> Iterator:
     try:
         yield from walk
     except Exception as error:
+        reraise_if_interrupt(error)
         opened.problems.append(
             Problem(Level.ERROR, f"listing stopped part-way: {type(error).__name__}: {error}")
         )
@@ -259,6 +261,7 @@ def read_job(record: ItemRecord, item: Item, options: HashOptions, recent: Recen
             if changed := change_while_read(stream):
                 record.errors.append(changed)
     except Exception as error:  # whatever one item raises is that item's error, no more
+        reraise_if_interrupt(error)
         record.errors.append(f"cannot read: {error}")
         return Job(record, None)
     digest = hashlib.sha256(data).digest()
