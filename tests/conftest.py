@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -90,6 +91,13 @@ def wait_for(condition, timeout: float = 30):
             return value
         time.sleep(0.1)
     raise AssertionError("did not get there in time")
+
+
+def default_sigint() -> None:
+    """For ``preexec_fn``: a shell without job control starts background commands with
+    SIGINT ignored, and CI may run us so; an examiner's Ctrl-C reaches a scan with the
+    default action."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ import pytest
 
 from safeguard import __version__
 
-from conftest import REPO, free_port, import_list, init_store, jsonl, run_cli
+from conftest import REPO, default_sigint, free_port, import_list, init_store, jsonl, run_cli
 
 pytestmark = pytest.mark.slow  # many real commands, each a new process
 
@@ -213,20 +213,14 @@ def _photo_copies(exhibit, corpus, copies: int):
 
 def _interrupted(command: list[str], db: str) -> str:
     """Run ``command``, press Ctrl-C once some items are saved; its stderr, exit 130."""
-    # A shell without job control starts background commands with SIGINT ignored, and
-    # CI may run us so; an examiner's Ctrl-C reaches a scan with the default action.
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                               preexec_fn=_default_sigint)  # fmt: skip
+                               preexec_fn=default_sigint)  # fmt: skip
     _wait_for_items(db, at_least=20)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     return stderr
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_items(db: str, at_least: int) -> None:

@@ -23,7 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, import_list, jsonl, require_shared, run_cli, wait_for
+from conftest import (
+    default_sigint,
+    free_port,
+    import_list,
+    jsonl,
+    require_shared,
+    run_cli,
+    wait_for,
+)
 from disk_builders import fat_camera_card, require_tools, run
 
 pytestmark = pytest.mark.slow
@@ -245,8 +253,10 @@ def psutil_alive(pid: int) -> bool:
     return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
 
 
-def test_a_killed_client_resumes_where_it_stopped(postgres_store_url, tmp_path, corpus):
-    """The whole client (with its local cluster) SIGKILLed mid-scan; the same command
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_a_stopped_client_resumes_where_it_stopped(postgres_store_url, tmp_path, corpus, stop):
+    """The whole client (with its local cluster) SIGKILLed, or sent a terminal's Ctrl-C
+    (SIGINT to its process group, local workers included), mid-scan; the same command
     finishes the exhibit, every item once, numbered as an uninterrupted scan numbers them."""
     from safeguard.store import Store
     from safeguard.store.cases import Cases
@@ -262,15 +272,19 @@ def test_a_killed_client_resumes_where_it_stopped(postgres_store_url, tmp_path, 
         sys.executable, "-m", "safeguard", "scan", str(exhibit), "--case", "OP-1",
         "--exhibit", "cluster", "--cluster", "local:2", "--db", db,
     ]  # fmt: skip
-    first = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=default_sigint)  # fmt: skip
 
     def saved() -> int:
         found = Cases(store).exhibits("OP-1", "cluster")
         return ExhibitItems(store).item_count(found[0].id) if found else 0
 
     wait_for(lambda: saved() > 0, timeout=120)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+    os.killpg(first.pid, stop)
+    _, stderr = first.communicate(timeout=120)
+    if stop == signal.SIGINT:  # stopped between items; no worker died printing a traceback
+        assert first.returncode == 130, stderr
+        assert "interrupted:" in stderr and "Traceback" not in stderr
     partly = saved()
     assert 0 < partly < 600
     assert Cases(store).exhibit("OP-1", "cluster").state == "incomplete"

@@ -38,6 +38,7 @@ from safeguard.triage.recording import Job, Recorder
 from safeguard.triage.scan import ScanOptions, finish, new_record, scan_matcher
 from safeguard.triage.shards import (
     SHARD_FILES,
+    LeaveInterruptsToTheClient,
     Shard,
     ShardResult,
     evidence_visible,
@@ -78,6 +79,7 @@ def cluster_client(address: str):
             ) as cluster,
             Client(cluster) as client,
         ):
+            client.register_plugin(LeaveInterruptsToTheClient())
             yield client
         return
     try:

@@ -18,12 +18,15 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import signal
 import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from distributed import WorkerPlugin
 
 from safeguard.errors import UsageError
 from safeguard.signals.extract import hash_content
@@ -246,3 +249,19 @@ def warm_up(options: ScanOptions) -> None:
     picture = io.BytesIO()
     Image.linear_gradient("L").resize((64, 64)).convert("RGB").save(picture, "JPEG")
     hash_content("warm-up", lambda: io.BytesIO(picture.getvalue()), options.hash_options())
+
+
+class LeaveInterruptsToTheClient(WorkerPlugin):
+    """Set up on each worker of a local cluster, restarted ones included.
+
+    A local cluster's worker processes share the examiner's terminal, so a Ctrl-C meant
+    for the scan reached them too: each died printing a traceback while the client
+    waited for their shards. The client alone decides when to stop (between items),
+    then closes its cluster.
+    """
+
+    name = "safeguard-leave-interrupts-to-the-client"
+
+    def setup(self, worker) -> None:
+        if threading.current_thread() is threading.main_thread():  # where signals are set
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
