@@ -51,15 +51,22 @@ def stop_if_asked() -> None:
         raise KeyboardInterrupt
 
 
-def reraise_if_interrupt(error: BaseException) -> None:
-    """Raise ``KeyboardInterrupt`` if ``error`` is an interrupt in disguise (see above)."""
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is a Ctrl-C, perhaps in disguise (see above)."""
     seen: set[int] = set()
     cause: BaseException | None = error
     while cause is not None and id(cause) not in seen:
         if isinstance(cause, KeyboardInterrupt):
-            raise KeyboardInterrupt from error
+            return True
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def reraise_if_interrupt(error: BaseException) -> None:
+    """For fault barriers: raise ``KeyboardInterrupt`` if ``error`` is a Ctrl-C in disguise."""
+    if is_interrupt(error):
+        raise KeyboardInterrupt from error
 
 
 def _ask_to_stop(signum, frame) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numba import njit
 
+from safeguard.cli.failures import explain
 from safeguard.interrupts import reraise_if_interrupt, stop_between_items, stop_if_asked
 from safeguard.signals.extract import HashOptions, hash_content
 
@@ -69,6 +70,9 @@ def test_an_interrupt_inside_numba_is_disguised_and_is_recognised():
     with pytest.raises(KeyboardInterrupt):
         reraise_if_interrupt(disguised)
     reraise_if_interrupt(ValueError("an ordinary failure"))  # not an interrupt: nothing
+    # Reaching the command line (a rematch, a report), it is said as an interrupt, not as
+    # an "unexpected error ... please report it".
+    assert explain(disguised) == (130, "interrupted")
 
 
 def test_an_items_fault_barrier_passes_a_disguised_interrupt_up():

@@ -30,7 +30,7 @@ from safeguard.cli import (
     webhooks,
 )
 from safeguard.cli.common import DB_OPTION, open_store
-from safeguard.cli.failures import explain
+from safeguard.cli.failures import INTERRUPTED, explain
 
 app = typer.Typer(
     name="safeguard",
@@ -107,7 +107,7 @@ def main() -> None:
         status = error.exit_code
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("safeguard: interrupted", err=True)
-        status = 130
+        status = INTERRUPTED
     except Exception as error:
         if debug:
             raise

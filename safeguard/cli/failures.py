@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import errno
 
-USAGE, FAILURE = 2, 1
+USAGE, FAILURE, INTERRUPTED = 2, 1, 130
 
 
 def explain(error: BaseException) -> tuple[int, str]:
     """(exit status, one line) for an exception that reached the command line."""
     from safeguard.errors import UsageError
+    from safeguard.interrupts import is_interrupt
 
+    if is_interrupt(error):  # Ctrl-C that a Numba kernel raised as a SystemError
+        return INTERRUPTED, "interrupted"
     if isinstance(error, UsageError):
         return USAGE, str(error)
     database = _database_problem(error)

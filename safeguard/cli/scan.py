@@ -22,6 +22,7 @@ from safeguard.cli.common import (
     open_store,
     warn_without_alert_lists,
 )
+from safeguard.cli.failures import INTERRUPTED
 from safeguard.cli.progress import progress_bar, stderr_is_terminal
 from safeguard.interrupts import stop_between_items
 from safeguard.media.options import PdqMode, Variants
@@ -29,7 +30,6 @@ from safeguard.store import Store
 from safeguard.store.cases import COMPLETE, RUNNING, Cases, Exhibit, other_settings
 
 NOT_COMPLETE_EXIT = 3  # the exhibit was not fully read: incomplete or failed
-INTERRUPTED_EXIT = 130
 
 EXAMINER_OPTION = typer.Option(
     None,
@@ -196,7 +196,7 @@ def _run_scan(store, scan, source, case, exhibit, options, examiner, *, resumed)
             f"\nsafeguard: interrupted: {saved:,} items saved; run the same command to resume",
             err=True,
         )
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        raise typer.Exit(INTERRUPTED) from None
     if stderr_is_terminal():
         typer.echo(f"scanned {exhibit} in {progress.elapsed:.1f} s", err=True)
     summary = exhibit_summary(store, case, exhibit)

@@ -26,11 +26,11 @@ from safeguard.cli.common import (
     open_store,
     warn_without_alert_lists,
 )
+from safeguard.cli.failures import INTERRUPTED
 from safeguard.cli.progress import progress_bar, stderr_is_terminal
 from safeguard.cli.scan import (
     CLUSTER_OPTION,
     EXAMINER_OPTION,
-    INTERRUPTED_EXIT,
     NOT_COMPLETE_EXIT,
     audit_detail,
     examiner_name,
@@ -175,7 +175,7 @@ def _run_all(rows: list[Row], run, concurrent: int) -> None:
             stop_if_asked()
     except KeyboardInterrupt:
         typer.echo("\nsafeguard: interrupted: run the same command to resume", err=True)
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def _in_slot(run, row: Row, slots: threading.Semaphore) -> None:
