@@ -68,6 +68,7 @@ def test_a_review_band_per_category(store):
     assert hit.in_review_band and hit.decision is Action.REVIEW
 
 
+@pytest.mark.slow
 def test_category_actions_from_the_cli_and_the_api(tmp_path, service):
     db = init_store(str(tmp_path / "cli.db"))
     listed = tmp_path / "vics.csv"

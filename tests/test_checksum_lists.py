@@ -71,6 +71,7 @@ def test_a_picture_or_binary_given_as_a_list_is_refused_with_what_it_is(tmp_path
     assert refused.returncode == 2 and "binary file, not a hash list" in refused.stderr
 
 
+@pytest.mark.slow
 def test_skip_bad_with_nothing_good_refuses_and_makes_no_list(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     bad = tmp_path / "bad.txt"

@@ -96,6 +96,7 @@ def test_csv_output(tmp_path, corpus):
     assert rows[1]["pdq"] == "" and rows[1]["error"] == ""
 
 
+@pytest.mark.slow
 def test_dihedral_key_only_when_asked(tmp_path, corpus):
     files = _folder(tmp_path, corpus, count=1)
     plain, text = jsonl(run_cli("hash", *map(str, files)).stdout)

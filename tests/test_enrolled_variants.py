@@ -10,6 +10,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -59,6 +60,7 @@ def test_the_variants_are_the_documented_grid():
     assert dict(geometric_variants(padded))["trim"].shape == picture.shape
 
 
+@pytest.mark.slow
 def test_cropped_and_turned_copies_match_through_enrolled_variants(tmp_path):
     photos = [require_shared("corpus", *parts) for parts in PHOTOS]
     known = tmp_path / "known"
@@ -195,6 +197,7 @@ def test_quadrants_vote_and_a_collage_holds_a_whole_picture(store):
     assert (whole.distance, whole.via) == (7, "query:tile-2")
 
 
+@pytest.mark.slow
 def test_promoted_pictures_are_read_back_for_their_variants(tmp_path, monkeypatch):
     import shutil
     import zipfile

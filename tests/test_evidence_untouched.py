@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from conftest import evidence_snapshot, run_cli
 
 
+@pytest.mark.slow
 def test_hashing_leaves_files_untouched(tmp_path, corpus):
     folder = tmp_path / "evidence"
     folder.mkdir()

@@ -132,6 +132,7 @@ def test_truncated_e01_is_a_failed_exhibit_in_every_report(db, tmp_path):
     assert "EWF" in rows[0]["exhibit_warnings"]
 
 
+@pytest.mark.slow
 def test_interrupted_scan_reads_as_incomplete(db, tmp_path):
     from safeguard.store import Store
     from safeguard.store.cases import Cases

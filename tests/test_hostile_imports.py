@@ -89,6 +89,7 @@ def test_an_nsrl_set_whose_file_is_a_view_or_garbage_is_refused(db, tmp_path):
     assert done.returncode == 1 and "unreadable" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(db, tmp_path):
     path = tmp_path / "partner.csv"
     formula = '=HYPERLINK("http://example.invalid","x")'

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from safeguard.signals.extract import HashOptions, hash_file
 
 from conftest import jsonl, png_declaring, run_cli
@@ -75,6 +77,7 @@ def test_pixel_cap_is_configurable(tmp_path, photo):
     assert result.error is None
 
 
+@pytest.mark.slow
 def test_missing_paths_are_recorded_and_bare_folders_refused(tmp_path, photo):
     done = run_cli("hash", str(tmp_path / "nope.jpg"), str(photo))
     missing, good = jsonl(done.stdout)

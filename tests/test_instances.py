@@ -35,6 +35,7 @@ def _match(http: httpx.Client, base: str, value: str, signal: str = "md5") -> st
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+@pytest.mark.slow
 def test_a_change_through_one_instance_is_matched_on_the_other_within_a_second(store_url):
     token = _token(store_url)
     with serving(store_url) as first, serving(store_url) as second:
@@ -61,6 +62,7 @@ def test_a_change_through_one_instance_is_matched_on_the_other_within_a_second(s
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+@pytest.mark.slow
 def test_each_webhook_delivery_is_made_once_across_instances(store_url):
     token = _token(store_url)
     receiver = Receiver()

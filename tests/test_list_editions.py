@@ -100,6 +100,7 @@ def test_an_edition_with_bad_records_changes_nothing(store):
         apply_edition(store, "l", edition[:1], spec=VICS)  # another scheme: refused
 
 
+@pytest.mark.slow
 def test_lists_import_update_and_show(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     first, second = tmp_path / "v1.csv", tmp_path / "v2.csv"

@@ -61,6 +61,7 @@ def test_every_kind_and_scheme_round_trips_through_csv_and_vics(tmp_path):
             assert _shown(db, copy) == _shown(db, name), copy
 
 
+@pytest.mark.slow
 def test_an_ungraded_csv_needs_its_kind_said(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     plain = tmp_path / "plain.csv"
@@ -72,6 +73,7 @@ def test_an_ungraded_csv_needs_its_kind_said(tmp_path):
     assert _about(db, "l") == ("alert", "uk")
 
 
+@pytest.mark.slow
 def test_an_export_contradicted_by_an_option_is_refused(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     run_cli("lists", "import", str(_fill(tmp_path, "known-good", "uk")), "--list", "nsrl",

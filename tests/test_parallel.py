@@ -9,6 +9,7 @@ import threading
 import time
 
 import psutil
+import pytest
 
 from safeguard.parallel import ordered_map
 
@@ -42,6 +43,7 @@ def _slow_square(value: int) -> int:
     return value * value
 
 
+@pytest.mark.slow
 def test_workers_killed_from_outside_at_random_never_end_the_run():
     """SIGKILL hits workers at random moments, also while work is being handed out."""
     stop = threading.Event()

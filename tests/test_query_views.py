@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 from safeguard.media.geometry import views
@@ -79,6 +80,7 @@ def test_a_turned_picture_is_turned_back_and_an_upright_one_left_alone():
     assert deskewed(padded) is None  # a frame is not the corners a turn leaves
 
 
+@pytest.mark.slow
 def test_a_padded_copy_matches_through_its_trimmed_view(tmp_path):
     photo = require_shared("corpus", *PHOTO)
     db = init_store(str(tmp_path / "store.db"))

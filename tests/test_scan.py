@@ -28,6 +28,7 @@ def db(tmp_path, monkeypatch):
     return init_store(str(tmp_path / "case.db"))
 
 
+@pytest.mark.slow
 def test_disk_image_exhibit_counts_deleted_and_carved_matches(db):
     image = require_shared("forensic-images", "synthetic", "fat12-synthetic.E01")
     hashset = require_shared("forensic-images", "synthetic", "synthetic-vics2-hashset.json")
@@ -201,6 +202,7 @@ def test_scanning_leaves_the_exhibit_untouched(db, tmp_path, corpus):
     assert state() == before
 
 
+@pytest.mark.slow
 def test_resuming_with_other_options_is_refused(db, tmp_path, corpus):
     exhibit = tmp_path / "exhibit"
     exhibit.mkdir()

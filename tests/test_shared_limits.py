@@ -9,6 +9,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from safeguard.service.ratelimit import RateLimiter, SharedRateLimiter
 from safeguard.store import Store
@@ -23,6 +24,7 @@ def _expected(rate: float, seconds: float) -> float:
     return rate * seconds + max(1.0, rate)  # what flowed in, and the bucket it started with
 
 
+@pytest.mark.slow
 def test_two_instances_draw_from_one_bucket(redis_url):
     hosts = [SharedRateLimiter(redis_url, RateLimiter(1)) for _ in range(2)]
     key, rate, accepted = f"test-{uuid.uuid4().hex}", 40.0, 0
@@ -43,6 +45,7 @@ def test_without_redis_each_worker_keeps_its_share():
     assert unreachable.acquire("k", None) == 0  # a key without a limit is never held
 
 
+@pytest.mark.slow
 def test_a_keys_limit_holds_across_two_service_instances(postgres_url, redis_url, monkeypatch):
     from conftest import run_cli
 

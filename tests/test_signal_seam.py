@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from average_hash import AverageHash
 from PIL import Image, ImageDraw
 from test_signal_conformance import SignalConformance
@@ -44,6 +45,7 @@ def _near_copy(original: Path, target: Path) -> None:
     copy.save(target, quality=40)
 
 
+@pytest.mark.slow
 def test_a_new_picture_hash_reaches_every_front_door(tmp_path):
     original = require_shared("corpus", "coco2017", "val2017", "000000000139.jpg")
     unrelated = require_shared("corpus", "coco2017", "val2017", "000000000285.jpg")

@@ -20,6 +20,7 @@ def _list(tmp_path, db: str) -> None:
     run_cli("lists", "import", str(bank), "--list", "national", "--db", db)
 
 
+@pytest.mark.slow
 def test_a_signed_export_verifies_and_a_changed_one_does_not(tmp_path):
     db = init_store(str(tmp_path / "store.db"))
     _list(tmp_path, db)

@@ -41,6 +41,7 @@ def _create(base: str, token: str, name: str, forwarded: str, source: str | None
 
 
 @pytest.mark.parametrize("trusted", [True, False])
+@pytest.mark.slow
 def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(tmp_path, trusted):
     db = str(tmp_path / "store.db")
     run_cli("init", "--db", db)
@@ -57,6 +58,7 @@ def test_forwarded_addresses_are_believed_only_from_a_trusted_proxy(tmp_path, tr
     assert origins == (["203.0.113.7", "127.0.0.1"] if trusted else [PROXY, "127.0.0.1"])
 
 
+@pytest.mark.slow
 def test_a_trusted_proxy_must_be_an_address_or_a_network(tmp_path):
     db = str(tmp_path / "store.db")
     run_cli("init", "--db", db)

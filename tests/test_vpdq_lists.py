@@ -39,6 +39,7 @@ def banked(tmp_path, monkeypatch):
     return db, folder
 
 
+@pytest.mark.slow
 def test_a_folder_of_upstream_files_imports_and_exports_unchanged(banked, tmp_path):
     db, folder = banked
     listed = json.loads(run_cli("lists", "ls", "--json", "--db", db).stdout.splitlines()[0])
@@ -97,6 +98,7 @@ def test_a_video_list_survives_csv_and_vics(banked, tmp_path):
     assert VPDQ.parse(text) == VPDQ.parse((vics_list / "clip.txt").read_text())
 
 
+@pytest.mark.slow
 def test_the_videos_match_their_upstream_hashes_and_others_do_not(banked):
     db, _ = banked
     videos = require_shared("pdq-reference", "upstream", "tmk", "sample-videos")
@@ -111,6 +113,7 @@ def test_the_videos_match_their_upstream_hashes_and_others_do_not(banked):
     assert found["test-padded-dimensions.mp4"] == []
 
 
+@pytest.mark.slow
 def test_edited_copies_match_the_banked_video(banked):
     """A small logo over the banked pattern clip; the chair filmed again, sepia-toned."""
     db, _ = banked
