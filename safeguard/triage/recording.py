@@ -67,8 +67,11 @@ class Recorder:
 
     def add(self, jobs: Iterable[Job]) -> None:
         jobs = iter(jobs)
-        while group := list(islice(jobs, MATCH_GROUP)):
-            stop_if_asked()  # between groups: every record in the batch is whole
+        while True:
+            stop_if_asked()  # before the next group is read: every record in the batch is whole
+            group = list(islice(jobs, MATCH_GROUP))
+            if not group:
+                return
             for record in complete_group(group, self.recent, self.matcher):
                 self.batch.append(record)
                 if self.on_item is not None:
