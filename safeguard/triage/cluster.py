@@ -193,18 +193,12 @@ def scan_on_cluster(
     ]
     outcome.shards = len(shards)
     results = _in_order(client, shards, options, entries, window=2 * threads + 2)
-    try:
+    with contextlib.closing(results), recorder.saved_on_interrupt():
         for shard, result in results:
             found.extend(p for p in result.problems if p not in found)
             if result.archives_spent and not any(p.message.startswith("archives:") for p in found):
                 found.append(Problem(Level.ERROR, f"archives: {result.archives_spent}"))
             recorder.add(numbering.number(shard, result))
-    except KeyboardInterrupt:
-        with contextlib.suppress(Exception):
-            recorder.flush()
-        raise
-    finally:
-        results.close()
     recorder.flush()
     verification = verifying.result()  # its problems join the exhibit's, as on one machine
     finish(store, state.id, verification, [*opened.problems, *found])

@@ -9,10 +9,11 @@ locators, so that a scan killed at any moment resumes without losing or repeatin
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -78,6 +79,18 @@ class Recorder:
                     self.on_item(record)
             if len(self.batch) >= BATCH_ITEMS or time.monotonic() - self.flushed > BATCH_SECONDS:
                 self.flush()
+
+    @contextlib.contextmanager
+    def saved_on_interrupt(self) -> Iterator[None]:
+        """If Ctrl-C ends the block, the records completed so far are saved first."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            # Whole records only; if the interrupt came just after a batch was committed,
+            # saving it again is refused, and the resumed scan skips those items anyway.
+            with contextlib.suppress(Exception):
+                self.flush()
+            raise
 
     def flush(self) -> None:
         started = time.perf_counter()

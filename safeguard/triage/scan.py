@@ -12,7 +12,6 @@ moment resumes without losing or repeating an item.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 from collections.abc import Callable, Iterator
@@ -110,7 +109,8 @@ def plan(source: Path) -> tuple[int, int]:
     A quick metadata walk: nothing is read, nothing carved, no archive opened.
     """
     files = size = 0
-    for item in _guarded(open_exhibit(source, "plan", carve=False)):
+    listing = open_exhibit(source, "plan", carve=False)
+    for item in guarded(listing, listing.items):
         files += 1
         size += item.size or 0
     return files, size
@@ -147,7 +147,7 @@ def scan_exhibit(
     )
     hash_options = options.hash_options()
     jobs = _jobs(
-        expand_containers(_guarded(opened), options.archive_limits(), spend=spend),
+        expand_containers(guarded(opened, opened.items), options.archive_limits(), spend=spend),
         stored.done_locators(state.id),
         stored.next_seq(state.id),
         hash_options,
@@ -159,14 +159,8 @@ def scan_exhibit(
         workers=workers or default_workers(),
         on_crash=_crashed,
     )
-    try:
+    with recorder.saved_on_interrupt():
         recorder.add(hashed)
-    except KeyboardInterrupt:
-        # Whole records only; if the interrupt came just after a batch was committed,
-        # saving it again is refused, and the resumed scan skips those items anyway.
-        with contextlib.suppress(Exception):
-            recorder.flush()
-        raise
     recorder.flush()
     finish(store, state.id, opened.verify(), _problems(opened, spend))
     return state.id
@@ -193,10 +187,6 @@ def _problems(opened: Exhibit, spend: ExhibitSpend) -> list[Problem]:
     if spend.spent is None:
         return opened.problems
     return [*opened.problems, Problem(Level.ERROR, f"archives: {spend.spent}")]
-
-
-def _guarded(opened: Exhibit) -> Iterator[Item]:
-    return guarded(opened, opened.items)
 
 
 def guarded(opened: Exhibit, walk: Iterator) -> Iterator:
